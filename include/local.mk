@@ -1,0 +1,1 @@
+EXTRA_DIST += include/msharefs-uapi.h

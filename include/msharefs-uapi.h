@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The msharefs user API (v3 layout), for user space built on hosts whose
+ * kernel headers do not carry <linux/msharefs.h>.  Binary-compatible with
+ * include/uapi/linux/msharefs.h from kernel/patches/.
+ */
+#ifndef MSHAREFS_UAPI_H
+#define MSHAREFS_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#ifndef MSHARE_MAGIC
+#define MSHARE_MAGIC 0x4d534852		/* "MSHR", statfs f_type */
+#endif
+
+#define MSHAREFS_DEFAULT_MOUNT "/sys/fs/mshare"
+#define MSHAREFS_INFO_NAME "mshare_info"
+
+#ifndef MSHAREFS_CREATE_MAPPING
+struct mshare_create {
+	__u64 region_offset;	/* where in the region, aligned to PAGE_SIZE */
+	__u64 size;		/* length, multiple of PAGE_SIZE */
+	__u64 offset;		/* file offset (pgoff * PAGE_SIZE) */
+	__u32 prot;		/* PROT_READ | PROT_WRITE | PROT_EXEC */
+	__u32 flags;		/* MAP_SHARED | MAP_FIXED [| MAP_ANONYMOUS ...] */
+	__u32 fd;		/* file to map, or (__u32)-1 for anonymous */
+};
+
+struct mshare_unmap {
+	__u64 region_offset;
+	__u64 size;
+};
+
+#define MSHAREFS_CREATE_MAPPING	_IOW('x', 0, struct mshare_create)
+#define MSHAREFS_UNMAP		_IOW('x', 1, struct mshare_unmap)
+#endif
+
+#endif /* MSHAREFS_UAPI_H */

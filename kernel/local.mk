@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# kernel/: the msharefs patch series for Debian's linux-source-6.12 and the
+# scripts that build it and run commands in a QEMU guest with it. Nothing here
+# is compiled by make; it is shipped in the tarball.
+
+dist_noinst_SCRIPTS += \
+	kernel/build.sh \
+	kernel/vm-run.sh \
+	kernel/guest-init.sh \
+	scripts/install-deps.sh
+
+EXTRA_DIST += \
+	kernel/UAPI.md \
+	kernel/debian-version \
+	kernel/config/qemu-guest.config \
+	kernel/config/debug.config
+
+# The patch series, applied by kernel/build.sh in name order. Automake takes
+# no wildcards: list every kernel/patches/*.patch here, in order, e.g.
+# EXTRA_DIST += \
+#	kernel/patches/0001-mm-add-msharefs.patch \
+#	kernel/patches/0002-mm-msharefs-ioctls.patch

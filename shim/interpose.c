@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The exported SysV entry points.  Each one makes sure the shim is set up,
+ * steps aside for nested calls, and hands the call to sysv-*.c.  Nothing here
+ * allocates after setup.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "attach-table.h"
+#include "config.h"
+#include "log.h"
+#include "shim-state.h"
+#include "sysv.h"
+#include "textfmt.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+struct shim_state shim_state;
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Set while the shim itself runs, so a call it makes that comes back here
+ * (through another interposer, say) goes straight to libc.  initial-exec:
+ * a lazily allocated TLS block could call malloc.
+ */
+static __thread bool inside_shim __attribute__((tls_model("initial-exec")));
+
+static const char *environment_value(const char *name, void *context)
+{
+	(void)context;
+	return getenv(name);
+}
+
+/*
+ * The executable's basename from /proc/self/exe: argv[0] is unreliable
+ * (PostgreSQL rewrites its argv area for ps; scripts and symlinks vary).
+ */
+static void find_progname(char *out, size_t size)
+{
+	char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (n <= 0) {
+		shim_format(out, size, "%s", program_invocation_short_name);
+		return;
+	}
+	path[n] = '\0';
+
+	const char *base = strrchr(path, '/');
+
+	shim_format(out, size, "%s", base ? base + 1 : path);
+}
+
+static void fork_prepare(void)
+{
+	sysv_lock_for_fork();
+	attach_table_lock_for_fork();
+}
+
+static void fork_after(void)
+{
+	attach_table_unlock_after_fork();
+	sysv_unlock_after_fork();
+}
+
+static void resolve_real_symbols(struct real_sysv *real)
+{
+	real->shmget = (int (*)(key_t, size_t, int))dlsym(RTLD_NEXT, "shmget");
+	real->shmat = (void *(*)(int, const void *, int))dlsym(RTLD_NEXT, "shmat");
+	real->shmdt = (int (*)(const void *))dlsym(RTLD_NEXT, "shmdt");
+	real->shmctl = (int (*)(int, int, struct shmid_ds *))dlsym(RTLD_NEXT,
+								   "shmctl");
+}
+
+static void set_up(void)
+{
+	struct shim_config *config = &shim_state.config;
+
+	resolve_real_symbols(&shim_state.real);
+	shim_config_load(config, environment_value, NULL);
+	if (config->mode == SHIM_MODE_OFF)
+		return;
+	find_progname(shim_state.progname, sizeof(shim_state.progname));
+	shim_log_init(config->log_level, config->log_file, shim_state.progname);
+	if (config->malformed) {
+		shim_log(SHIM_LOG_ERROR, "configuration error: %s; %s", config->error,
+			 config->mode == SHIM_MODE_STRICT ?
+			 "MSHARE_SHIM_MODE=strict: shmget() and shmat() will fail with ENOMEM" :
+			 "the shim passes everything through");
+	}
+	shim_state.exe_selected = shim_config_exe_selected(config,
+							   shim_state.progname);
+	pthread_atfork(fork_prepare, fork_after, fork_after);
+	shim_log(SHIM_LOG_DEBUG, "set up: mode %s, executable %s %s",
+		 config->mode == SHIM_MODE_STRICT ? "strict" : "try",
+		 shim_state.progname,
+		 shim_state.exe_selected ? "selected" : "not selected");
+}
+
+__attribute__((constructor)) static void set_up_at_load(void)
+{
+	pthread_once(&setup_once, set_up);
+}
+
+/* True when the call must go straight to libc. */
+static bool bypass(void)
+{
+	pthread_once(&setup_once, set_up);
+	return inside_shim || shim_state.config.mode == SHIM_MODE_OFF;
+}
+
+SHIM_EXPORT int shmget(key_t key, size_t size, int shmflg)
+{
+	if (bypass())
+		return shim_state.real.shmget(key, size, shmflg);
+	inside_shim = true;
+	int rc = sysv_shmget(key, size, shmflg);
+	int err = errno;
+
+	inside_shim = false;
+	errno = err;
+	return rc;
+}
+
+SHIM_EXPORT void *shmat(int shmid, const void *shmaddr, int shmflg)
+{
+	if (bypass())
+		return shim_state.real.shmat(shmid, shmaddr, shmflg);
+	inside_shim = true;
+	void *addr = sysv_shmat(shmid, shmaddr, shmflg);
+	int err = errno;
+
+	inside_shim = false;
+	errno = err;
+	return addr;
+}
+
+SHIM_EXPORT int shmdt(const void *shmaddr)
+{
+	if (bypass())
+		return shim_state.real.shmdt(shmaddr);
+	inside_shim = true;
+	int rc = sysv_shmdt(shmaddr);
+	int err = errno;
+
+	inside_shim = false;
+	errno = err;
+	return rc;
+}
+
+SHIM_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	if (bypass())
+		return shim_state.real.shmctl(shmid, cmd, buf);
+	inside_shim = true;
+	int rc = sysv_shmctl(shmid, cmd, buf);
+	int err = errno;
+
+	inside_shim = false;
+	errno = err;
+	return rc;
+}

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# libmshare-shim: the LD_PRELOAD interposer and its pure, unit-tested core.
+
+# The core decides and parses; it makes no interposed calls, so the unit
+# tests link it directly.
+noinst_LTLIBRARIES += shim/libmshare-shim-core.la
+shim_libmshare_shim_core_la_SOURCES = \
+	shim/config.c shim/config.h \
+	shim/keymatch.c shim/keymatch.h \
+	shim/number.c shim/number.h \
+	shim/plan.c shim/plan.h \
+	shim/size.c shim/size.h \
+	shim/textfmt.c shim/textfmt.h
+shim_libmshare_shim_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+
+# Installed as $(libdir)/libmshare-shim.so; built as shim/.libs/libmshare-shim.so.
+# Only the interposed SysV functions are exported (see SHIM_EXPORT).
+lib_LTLIBRARIES += shim/libmshare-shim.la
+shim_libmshare_shim_la_SOURCES = \
+	shim/attach-table.c shim/attach-table.h \
+	shim/interpose.c \
+	shim/log.c shim/log.h \
+	shim/region.c shim/region.h \
+	shim/shim-state.h \
+	shim/sysv-attach.c \
+	shim/sysv-common.h \
+	shim/sysv-control.c \
+	shim/sysv-create.c \
+	shim/sysv.h
+shim_libmshare_shim_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -pthread
+shim_libmshare_shim_la_LDFLAGS = -module -avoid-version -shared -pthread
+shim_libmshare_shim_la_LIBADD = shim/libmshare-shim-core.la -ldl
+
+EXTRA_DIST += shim/README.md

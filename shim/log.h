@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Logging without stdio or malloc: each message is formatted on the stack
+ * and written with one write(2), so lines from several processes appending
+ * to one file do not interleave.  Format of every line:
+ *   mshare-shim[PROGNAME:PID]: LEVEL: text
+ */
+#ifndef SHIM_LOG_H
+#define SHIM_LOG_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "plan.h"
+
+/* Opens MSHARE_SHIM_LOG_FILE (append) if given, else logs to stderr. */
+void shim_log_init(enum shim_log_level level, const char *log_file,
+		   const char *progname);
+
+bool shim_log_enabled(enum shim_log_level level);
+
+void shim_log(enum shim_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * "Say why once": the first message for a reason kind is logged, later
+ * ones for the same kind are dropped (per process; a fork child inherits
+ * what its parent already said).
+ */
+void shim_log_once(enum shim_reason reason, enum shim_log_level level,
+		   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

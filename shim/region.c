@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "region.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>		/* renameat2 */
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "msharefs-uapi.h"
+#include "number.h"
+#include "textfmt.h"
+
+static struct msharefs_state state;
+static const char *probe_mount;
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static void path_of(char *path, const char *mount, const char *name)
+{
+	shim_format(path, PATH_MAX, "%s/%s", mount, name);
+}
+
+static void run_probe(void)
+{
+	char path[PATH_MAX];
+	struct statfs fs;
+
+	if (statfs(probe_mount, &fs) != 0) {
+		shim_format(state.why, sizeof(state.why), "%s: %s", probe_mount,
+			    strerror(errno));
+		return;
+	}
+	if (fs.f_type != MSHARE_MAGIC) {
+		shim_format(state.why, sizeof(state.why),
+			    "%s is not an msharefs mount (f_type 0x%lx)",
+			    probe_mount, (unsigned long)fs.f_type);
+		return;
+	}
+	path_of(path, probe_mount, MSHAREFS_INFO_NAME);
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char text[32];
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		shim_format(state.why, sizeof(state.why), "cannot read %s: %s",
+			    path, n < 0 ? strerror(errno) : "empty");
+		return;
+	}
+	text[n] = '\0';
+
+	uint64_t align;
+	size_t used;
+	char why[64];
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!shim_parse_u64_prefix(text, (size_t)n, false, &align, &used,
+				   why, sizeof(why)) ||
+	    (text[used] != '\n' && text[used] != '\0') ||
+	    align < (uint64_t)page || (align & (align - 1))) {
+		shim_format(state.why, sizeof(state.why),
+			    "%s does not hold a power-of-two alignment", path);
+		return;
+	}
+	state.alignment = align;
+	state.available = true;
+}
+
+const struct msharefs_state *msharefs_probe(const char *mount)
+{
+	probe_mount = mount;
+	pthread_once(&probe_once, run_probe);
+	return &state;
+}
+
+int region_creating_open(const char *mount, key_t key, char *why, size_t why_size)
+{
+	char name[SHIM_REGION_NAME_MAX], path[PATH_MAX];
+
+	shim_creating_name(name, sizeof(name), key, getpid());
+	path_of(path, mount, name);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+			      O_NOFOLLOW, 0600);
+
+		if (fd >= 0)
+			return fd;
+		/*
+		 * The caller serialises creation within this process, so an
+		 * existing file was left by a dead process that had our pid.
+		 */
+		if (errno != EEXIST || attempt > 0 || unlink(path) != 0)
+			break;
+	}
+	int saved = errno;
+
+	shim_format(why, why_size, "cannot create %s: %s", path, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+bool region_build(int fd, mode_t mode, uint64_t region_size, uint64_t map_size,
+		  int map_flags_extra, char *why, size_t why_size)
+{
+	if (fchmod(fd, mode) != 0) {
+		shim_format(why, why_size, "fchmod %04o: %s", (unsigned)mode,
+			    strerror(errno));
+		return false;
+	}
+	if (ftruncate(fd, (off_t)region_size) != 0) {
+		shim_format(why, why_size, "ftruncate to %llu: %s",
+			    (unsigned long long)region_size, strerror(errno));
+		return false;
+	}
+
+	struct mshare_create create = {
+		.region_offset = 0,
+		.size = map_size,
+		.offset = 0,
+		.prot = PROT_READ | PROT_WRITE | PROT_EXEC,
+		.flags = (__u32)(MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS |
+				 map_flags_extra),
+		.fd = (__u32)-1,
+	};
+
+	/* SHM_EXEC attachers need exec in the region too; a policy may forbid it. */
+	int rc = ioctl(fd, MSHAREFS_CREATE_MAPPING, &create);
+
+	if (rc != 0 && (errno == EPERM || errno == EACCES)) {
+		create.prot = PROT_READ | PROT_WRITE;
+		rc = ioctl(fd, MSHAREFS_CREATE_MAPPING, &create);
+	}
+	if (rc == 0)
+		return true;
+	shim_format(why, why_size, "MSHAREFS_CREATE_MAPPING of %llu bytes: %s",
+		    (unsigned long long)map_size, strerror(errno));
+	return false;
+}
+
+bool region_publish(const char *mount, key_t key, const char *final_name,
+		    char *why, size_t why_size)
+{
+	char name[SHIM_REGION_NAME_MAX], from[PATH_MAX], to[PATH_MAX];
+
+	shim_creating_name(name, sizeof(name), key, getpid());
+	path_of(from, mount, name);
+	path_of(to, mount, final_name);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			return true;
+		/*
+		 * The segment id was just created, so a region under its name
+		 * is left over from an older segment with the same id made
+		 * by an older process with our pid.
+		 */
+		if (errno != EEXIST || attempt > 0 || unlink(to) != 0)
+			break;
+	}
+	shim_format(why, why_size, "rename %s to %s: %s", from, to,
+		    strerror(errno));
+	return false;
+}
+
+void region_creating_discard(const char *mount, key_t key)
+{
+	char name[SHIM_REGION_NAME_MAX], path[PATH_MAX];
+
+	shim_creating_name(name, sizeof(name), key, getpid());
+	path_of(path, mount, name);
+	unlink(path);
+}
+
+enum region_lookup region_open_checked(const char *mount, const char *name,
+				       bool read_only,
+				       const struct shim_region_expectation *expect,
+				       int *fd_out, uint64_t *region_size,
+				       char *why, size_t why_size)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct statfs fs;
+
+	path_of(path, mount, name);
+	/* O_NONBLOCK: a planted FIFO must not hang us before we check it. */
+	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		      O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return REGION_ABSENT;
+		int saved = errno;
+
+		/* Before trusting an open failure, see whose file it is. */
+		if (lstat(path, &st) == 0 && st.st_uid != expect->cuid &&
+		    st.st_uid != expect->uid) {
+			shim_format(why, why_size, "%s is owned by uid %u",
+				    path, (unsigned)st.st_uid);
+			return REGION_FOREIGN;
+		}
+		shim_format(why, why_size, "open %s: %s", path, strerror(saved));
+		errno = saved;
+		return REGION_ERROR;
+	}
+	if (fstat(fd, &st) != 0 || fstatfs(fd, &fs) != 0) {
+		int saved = errno;
+
+		shim_format(why, why_size, "fstat %s: %s", path, strerror(saved));
+		close(fd);
+		errno = saved;
+		return REGION_ERROR;
+	}
+
+	struct shim_region_observation seen = {
+		.fs_type = (long)fs.f_type,
+		.st_mode = st.st_mode,
+		.st_uid = st.st_uid,
+		.st_size = (uint64_t)st.st_size,
+	};
+	char detail[192];
+
+	if (!shim_region_check(expect, &seen, detail, sizeof(detail))) {
+		shim_format(why, why_size, "%s: %s", path, detail);
+		close(fd);
+		return REGION_FOREIGN;
+	}
+	*fd_out = fd;
+	*region_size = seen.st_size;
+	return REGION_FOUND;
+}
+
+bool region_creating_exists(const char *mount, key_t key, pid_t creator,
+			    uid_t creator_uid)
+{
+	char name[SHIM_REGION_NAME_MAX], path[PATH_MAX];
+	struct stat st;
+
+	shim_creating_name(name, sizeof(name), key, creator);
+	path_of(path, mount, name);
+	return lstat(path, &st) == 0 && st.st_uid == creator_uid;
+}
+
+int region_unlink(const char *mount, const char *name)
+{
+	char path[PATH_MAX];
+
+	path_of(path, mount, name);
+	return unlink(path) == 0 ? 0 : errno;
+}
+
+int region_set_owner_mode(const char *mount, const char *name, uid_t uid,
+			  gid_t gid, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	path_of(path, mount, name);
+	if (lstat(path, &st) != 0)
+		return errno;
+	/* chown only when it changes: unprivileged owners cannot chown at all. */
+	if ((st.st_uid != uid || st.st_gid != gid) &&
+	    lchown(path, uid, gid) != 0)
+		return errno;
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) != 0)
+		return errno;
+	return 0;
+}
+
+/* The kernel's getdents64 record; glibc only declares it in <dirent.h>'s dirent64. */
+struct linux_dirent64_record {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+int region_for_each(const char *mount,
+		    void (*visit)(const char *name, uid_t owner, void *context),
+		    void *context)
+{
+	int dirfd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char buf[4096] __attribute__((aligned(8)));
+
+	if (dirfd < 0)
+		return errno;
+	for (;;) {
+		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
+
+		if (n <= 0) {
+			int err = n < 0 ? errno : 0;
+
+			close(dirfd);
+			return err;
+		}
+		for (long off = 0; off < n;) {
+			struct linux_dirent64_record *d = (void *)(buf + off);
+			struct stat st;
+
+			off += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			if (fstatat(dirfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				visit(d->d_name, st.st_uid, context);
+		}
+	}
+}

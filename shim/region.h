@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * msharefs region files: probing the mount, building a region under a
+ * temporary name and publishing it by rename, opening an existing region
+ * only after checking it is the one its segment's creator made.
+ */
+#ifndef SHIM_REGION_H
+#define SHIM_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "plan.h"
+
+struct msharefs_state {
+	bool available;
+	uint64_t alignment;	/* from mshare_info */
+	char why[256];		/* when not available */
+};
+
+/* Probes the mount once per process (fork children inherit the answer). */
+const struct msharefs_state *msharefs_probe(const char *mount);
+
+/*
+ * Creates ".creating.<key>.<pid>" for this process, exclusively.  A file
+ * left by an earlier process that had our pid is removed first.  Returns an
+ * O_RDWR descriptor or -1 with errno.
+ */
+int region_creating_open(const char *mount, key_t key, char *why, size_t why_size);
+
+/*
+ * Sizes the region and maps anonymous shared memory of map_size at its
+ * start.  mode is applied exactly (the umask must not change it);
+ * map_flags_extra carries MAP_HUGETLB and its size bits when asked.
+ */
+bool region_build(int fd, mode_t mode, uint64_t region_size, uint64_t map_size,
+		  int map_flags_extra, char *why, size_t why_size);
+
+/* Atomically renames the creating file to its final name. */
+bool region_publish(const char *mount, key_t key, const char *final_name,
+		    char *why, size_t why_size);
+
+void region_creating_discard(const char *mount, key_t key);
+
+enum region_lookup {
+	REGION_ABSENT,		/* the segment is not backed */
+	REGION_FOUND,		/* fd is the checked region */
+	REGION_FOREIGN,		/* something else sits under the name */
+	REGION_ERROR,		/* could not open or check it (errno) */
+};
+
+/* Opens mount/name (read-only or read-write) and checks it (see plan.h). */
+enum region_lookup region_open_checked(const char *mount, const char *name,
+				       bool read_only,
+				       const struct shim_region_expectation *expect,
+				       int *fd, uint64_t *region_size,
+				       char *why, size_t why_size);
+
+/*
+ * Does the creator of key (pid, uid) currently hold its creating file?
+ * Files of other owners do not count: anyone can create files on the
+ * mount, and a planted one must not make attachers wait.
+ */
+bool region_creating_exists(const char *mount, key_t key, pid_t creator,
+			    uid_t creator_uid);
+
+/* Best-effort removal of a region name; returns 0 or errno. */
+int region_unlink(const char *mount, const char *name);
+
+/*
+ * Calls visit(name, owner uid, context) for each entry of the mount (not
+ * "." and ".."), reading the directory with getdents64 into a stack buffer
+ * so it does not allocate.  Returns 0 or errno.
+ */
+int region_for_each(const char *mount,
+		    void (*visit)(const char *name, uid_t owner, void *context),
+		    void *context);
+
+/* Applies a new owner/mode to a region after IPC_SET; 0 or errno. */
+int region_set_owner_mode(const char *mount, const char *name, uid_t uid,
+			  gid_t gid, mode_t mode);
+
+#endif

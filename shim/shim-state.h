@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the interposition layer knows about this process, set up once
+ * (constructor or first call) and read-only afterwards.
+ */
+#ifndef SHIM_STATE_H
+#define SHIM_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include "config.h"
+
+struct real_sysv {
+	int (*shmget)(key_t key, size_t size, int shmflg);
+	void *(*shmat)(int shmid, const void *shmaddr, int shmflg);
+	int (*shmdt)(const void *shmaddr);
+	int (*shmctl)(int shmid, int cmd, struct shmid_ds *buf);
+};
+
+struct shim_state {
+	struct shim_config config;
+	bool exe_selected;
+	char progname[64];	/* basename of /proc/self/exe */
+	struct real_sysv real;
+};
+
+extern struct shim_state shim_state;
+
+#endif

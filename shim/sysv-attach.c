@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * shmat()/shmdt(): a segment with a region is attached through it (plus a
+ * real attachment that keeps shm_nattch exact); any other goes to the kernel.
+ */
+#include "sysv.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach-table.h"
+#include "region.h"
+#include "sysv-common.h"
+#include "textfmt.h"
+
+/* How long an attacher waits for a creator that is building the region. */
+#define CREATOR_WAIT_STEP_NS 1000000L
+#define CREATOR_WAIT_STEPS 10000
+
+static void sleep_one_step(void)
+{
+	struct timespec ts = { 0, CREATOR_WAIT_STEP_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Looks the segment's region up; if its creator is still building it,
+ * waits for the rename (or for the creator to give up or die).
+ */
+static enum region_lookup find_region(const char *name, key_t key, pid_t cpid,
+				      bool read_only,
+				      const struct shim_region_expectation *expect,
+				      int *fd, uint64_t *region_size, char *why)
+{
+	const char *mount = config()->mount;
+
+	for (int step = 0;; step++) {
+		enum region_lookup found = region_open_checked(mount, name,
+							       read_only, expect,
+							       fd, region_size,
+							       why, WHY_MAX);
+
+		if (found != REGION_ABSENT ||
+		    !region_creating_exists(mount, key, cpid, expect->cuid) ||
+		    process_is_gone(cpid))
+			return found;
+		if (step == CREATOR_WAIT_STEPS) {
+			shim_format(why, WHY_MAX,
+				    "pid %d still holds the creating file for key 0x%08x",
+				    (int)cpid, (unsigned)key);
+			errno = ETIMEDOUT;
+			return REGION_ERROR;
+		}
+		sleep_one_step();
+	}
+}
+
+static void *fail_attach(int err)
+{
+	errno = err;
+	return (void *)-1;
+}
+
+/* Maps the checked region fd and accounts a real attachment for it. */
+static void *attach_backed(int shmid, int fd, uint64_t region_size,
+			   uintptr_t map_at, int shmflg, const char *name)
+{
+	const struct real_sysv *real = &shim_state.real;
+	int prot = PROT_READ;
+	int flags = MAP_SHARED;
+
+	if (!(shmflg & SHM_RDONLY))
+		prot |= PROT_WRITE;
+	if (shmflg & SHM_EXEC)
+		prot |= PROT_EXEC;
+	if (map_at)
+		flags |= (shmflg & SHM_REMAP) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+
+	/* The real attachment makes shm_nattch, shm_atime and shm_lpid exact. */
+	void *real_addr = real->shmat(shmid, NULL, shmflg & (SHM_RDONLY | SHM_EXEC));
+
+	if (real_addr == (void *)-1)
+		return real_addr;
+
+	struct shim_attachment replaced;
+
+	/* SHM_REMAP over our own attachment: it is gone once we map over it. */
+	while (map_at && (shmflg & SHM_REMAP) &&
+	       attach_table_take_overlapping(map_at, region_size, &replaced))
+		real->shmdt(replaced.real_addr);
+
+	void *addr = mmap((void *)map_at, region_size, prot, flags, fd, 0);
+
+	if (addr == MAP_FAILED) {
+		int err = errno;
+
+		real->shmdt(real_addr);
+		shim_log_once(SHIM_REASON_REGION_ATTACH_FAILED, SHIM_LOG_ERROR,
+			      "shmat(%d) of region %s failed: mmap: %s",
+			      shmid, name, strerror(err));
+		/* An occupied fixed address is EINVAL for shmat, as in the kernel. */
+		return fail_attach(err == EEXIST ? EINVAL : ENOMEM);
+	}
+
+	struct shim_attachment entry = {
+		.region_addr = addr,
+		.region_size = region_size,
+		.real_addr = real_addr,
+		.shmid = shmid,
+	};
+
+	if (!attach_table_add(&entry)) {
+		munmap(addr, region_size);
+		real->shmdt(real_addr);
+		shim_log_once(SHIM_REASON_TABLE_FULL, SHIM_LOG_ERROR,
+			      "shmat(%d) fails with ENOMEM: %s (%d backed attachments)",
+			      shmid, shim_reason_text(SHIM_REASON_TABLE_FULL),
+			      SHIM_ATTACH_MAX);
+		return fail_attach(ENOMEM);
+	}
+	shim_log(SHIM_LOG_INFO, "attached segment id %d through region %s/%s at %p",
+		 shmid, config()->mount, name, addr);
+	return addr;
+}
+
+/* A segment without a region: the kernel's, unless strict mode objects. */
+static void *attach_unbacked(int shmid, const void *shmaddr, int shmflg,
+			     const struct shmid_ds *ds, enum shim_reason why_kind,
+			     const char *why)
+{
+	struct shim_decision d = shim_plan_unbacked_attach(config(),
+							   ds->shm_perm.__key,
+							   ds->shm_segsz);
+
+	if (d.verdict == SHIM_REFUSE) {
+		shim_log_once(why_kind, SHIM_LOG_ERROR,
+			      "refusing shmat(%d) of segment key 0x%08x with ENOMEM: %s: %s",
+			      shmid, (unsigned)ds->shm_perm.__key,
+			      shim_reason_text(why_kind), why);
+		return fail_attach(ENOMEM);
+	}
+	return shim_state.real.shmat(shmid, shmaddr, shmflg);
+}
+
+void *sysv_shmat(int shmid, const void *shmaddr, int shmflg)
+{
+	const struct real_sysv *real = &shim_state.real;
+	struct shim_decision d = shim_plan_lookup(config(), shim_state.exe_selected);
+
+	if (d.verdict == SHIM_REFUSE) {
+		say_refused("shmat");
+		return fail_attach(ENOMEM);
+	}
+	if (d.verdict == SHIM_PASS)
+		return real->shmat(shmid, shmaddr, shmflg);
+
+	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+	struct shmid_ds ds;
+
+	/* A segment we may not stat we may not attach: the kernel says why. */
+	if (real->shmctl(shmid, IPC_STAT, &ds) != 0)
+		return real->shmat(shmid, shmaddr, shmflg);
+	if (!ms->available)
+		return attach_unbacked(shmid, shmaddr, shmflg, &ds,
+				       SHIM_REASON_NO_MSHAREFS, ms->why);
+
+	/*
+	 * IPC_RMID turned the key into IPC_PRIVATE and unlinked the region,
+	 * so a removed segment that may have been backed cannot be found
+	 * again: refuse rather than hand out memory that may differ.
+	 */
+	if ((ds.shm_perm.mode & SHM_DEST) &&
+	    (uint64_t)ds.shm_segsz >= config()->min_size) {
+		shim_log(SHIM_LOG_DEBUG,
+			 "shmat(%d): removed segment may have been backed: EIDRM",
+			 shmid);
+		return fail_attach(EIDRM);
+	}
+
+	key_t key = ds.shm_perm.__key;
+	char name[SHIM_REGION_NAME_MAX], why[WHY_MAX];
+	struct shim_region_expectation expect = {
+		.cuid = ds.shm_perm.cuid,
+		.uid = ds.shm_perm.uid,
+		.segment_mode = ds.shm_perm.mode & 0777,
+		.segsz = ds.shm_segsz,
+		.alignment = ms->alignment,
+	};
+	int fd = -1;
+	uint64_t region_size = 0;
+
+	shim_region_name(name, sizeof(name), key, shmid, ds.shm_cpid);
+
+	enum region_lookup found = find_region(name, key, ds.shm_cpid,
+					       shmflg & SHM_RDONLY, &expect,
+					       &fd, &region_size, why);
+
+	switch (found) {
+	case REGION_ABSENT:
+		return attach_unbacked(shmid, shmaddr, shmflg, &ds,
+				       SHIM_REASON_SEGMENT_UNBACKED, name);
+	case REGION_FOREIGN:
+		/* Never the real memory instead: attachers would split. */
+		shim_log(SHIM_LOG_ERROR,
+			 "REFUSING shmat(%d) with EACCES: %s: %s",
+			 shmid, shim_reason_text(SHIM_REASON_REGION_FOREIGN), why);
+		return fail_attach(EACCES);
+	case REGION_ERROR: {
+		int err = errno;
+
+		shim_log(SHIM_LOG_ERROR, "shmat(%d) fails: %s: %s", shmid,
+			 shim_reason_text(err == ETIMEDOUT ?
+					  SHIM_REASON_CREATOR_STALLED :
+					  SHIM_REASON_REGION_ATTACH_FAILED), why);
+		return fail_attach(err == EACCES ? EACCES : ENOMEM);
+	}
+	case REGION_FOUND:
+		break;
+	}
+
+	uintptr_t map_at = 0;
+
+	if (shmaddr) {
+		int err = shim_plan_attach_address((uintptr_t)shmaddr, shmflg,
+						   SHMLBA, ms->alignment,
+						   &map_at, why, sizeof(why));
+
+		if (err) {
+			close(fd);
+			shim_log_once(SHIM_REASON_ADDRESS_UNALIGNED, SHIM_LOG_ERROR,
+				      "shmat(%d) fails with EINVAL: %s",
+				      shmid, why);
+			return fail_attach(err);
+		}
+	}
+
+	void *addr = attach_backed(shmid, fd, region_size, map_at, shmflg, name);
+	int err = errno;
+
+	close(fd);
+	errno = err;
+	return addr;
+}
+
+int sysv_shmdt(const void *shmaddr)
+{
+	const struct real_sysv *real = &shim_state.real;
+	struct shim_attachment entry;
+
+	if (attach_table_is_empty() ||
+	    !attach_table_take((void *)shmaddr, &entry))
+		return real->shmdt(shmaddr);
+	munmap(entry.region_addr, entry.region_size);
+	return real->shmdt(entry.real_addr);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * shmctl(): the kernel answers everything; after IPC_RMID and IPC_SET the
+ * region follows the segment.
+ */
+#include "sysv.h"
+
+#include <string.h>
+
+#include "region.h"
+#include "sysv-common.h"
+
+/* After IPC_RMID: the region goes with the segment's name. */
+static void forget_region(int shmid, const struct shmid_ds *before)
+{
+	char name[SHIM_REGION_NAME_MAX];
+
+	shim_region_name(name, sizeof(name), before->shm_perm.__key, shmid,
+			 before->shm_cpid);
+
+	int err = region_unlink(config()->mount, name);
+
+	if (err && err != ENOENT)
+		shim_log(SHIM_LOG_WARN,
+			 "segment %d removed, but its region %s/%s stays: unlink: %s",
+			 shmid, config()->mount, name, strerror(err));
+	else if (!err)
+		shim_log(SHIM_LOG_INFO, "segment %d removed with its region %s/%s",
+			 shmid, config()->mount, name);
+}
+
+/* After IPC_SET: the region follows the segment's owner and mode. */
+static void follow_ipc_set(int shmid)
+{
+	const struct real_sysv *real = &shim_state.real;
+	struct shmid_ds after;
+	char name[SHIM_REGION_NAME_MAX];
+
+	if (real->shmctl(shmid, IPC_STAT, &after) != 0)
+		return;
+	shim_region_name(name, sizeof(name), after.shm_perm.__key, shmid,
+			 after.shm_cpid);
+
+	int err = region_set_owner_mode(config()->mount, name,
+					after.shm_perm.uid, after.shm_perm.gid,
+					after.shm_perm.mode & 0666);
+
+	if (err && err != ENOENT)
+		shim_log(SHIM_LOG_WARN,
+			 "IPC_SET on segment %d not applied to region %s/%s: %s",
+			 shmid, config()->mount, name, strerror(err));
+}
+
+int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	const struct real_sysv *real = &shim_state.real;
+	struct shim_decision d = shim_plan_lookup(config(), shim_state.exe_selected);
+
+	/* Everything but removal and ownership changes is the kernel's alone. */
+	if (d.verdict != SHIM_CANDIDATE || (cmd != IPC_RMID && cmd != IPC_SET) ||
+	    !msharefs_probe(config()->mount)->available)
+		return real->shmctl(shmid, cmd, buf);
+
+	if (cmd == IPC_SET) {
+		int rc = real->shmctl(shmid, cmd, buf);
+
+		if (rc == 0) {
+			int saved = errno;
+
+			follow_ipc_set(shmid);
+			errno = saved;
+		}
+		return rc;
+	}
+
+	struct shmid_ds before;
+	bool known = real->shmctl(shmid, IPC_STAT, &before) == 0 &&
+		     !(before.shm_perm.mode & SHM_DEST);
+	int rc = real->shmctl(shmid, cmd, buf);
+
+	if (rc == 0 && known) {
+		int saved = errno;
+
+		forget_region(shmid, &before);
+		errno = saved;
+	}
+	return rc;
+}

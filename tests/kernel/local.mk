@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Kernel-side tests of msharefs.  Both programs only make sense on the
+# patched kernel, so they are built by "make check" but not listed in TESTS:
+# the VM suite (tests/vm) runs them inside QEMU.  On a host without msharefs
+# they skip with a reason (selftest: TAP "# SKIP", exit 0; ptdemo: exit 77).
+
+# Helpers shared by both programs.
+tests_kernel_common_sources = \
+	tests/kernel/mshare-child.c \
+	tests/kernel/mshare-child.h \
+	tests/kernel/mshare-procfs.c \
+	tests/kernel/mshare-procfs.h \
+	tests/kernel/mshare-ptmeasure.c \
+	tests/kernel/mshare-ptmeasure.h \
+	tests/kernel/mshare-region.c \
+	tests/kernel/mshare-region.h
+
+check_PROGRAMS += tests/kernel/msharefs-selftest
+tests_kernel_msharefs_selftest_SOURCES = \
+	$(tests_kernel_common_sources) \
+	tests/kernel/selftest.h \
+	tests/kernel/selftest-main.c \
+	tests/kernel/selftest-util.c \
+	tests/kernel/selftest-info.c \
+	tests/kernel/selftest-fs.c \
+	tests/kernel/selftest-size.c \
+	tests/kernel/selftest-ioctl.c \
+	tests/kernel/selftest-attach.c \
+	tests/kernel/selftest-data.c \
+	tests/kernel/selftest-lifetime.c \
+	tests/kernel/selftest-perm.c \
+	tests/kernel/selftest-concurrency.c \
+	tests/kernel/selftest-ptflat.c
+tests_kernel_msharefs_selftest_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_kernel_msharefs_selftest_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/kernel/mshare-ptdemo
+tests_kernel_mshare_ptdemo_SOURCES = \
+	$(tests_kernel_common_sources) \
+	tests/kernel/mshare-ptdemo.c

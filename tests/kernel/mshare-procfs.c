@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Readers for /proc numbers; see mshare-procfs.h. */
+#include "mshare-procfs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Scans "Key: value ..." lines of FILE for KEY and returns the number. */
+static long keyed_number(const char *file, const char *key)
+{
+	char line[256];
+	size_t keylen = strlen(key);
+	long value = -1;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, keylen) == 0 && line[keylen] == ':') {
+			value = strtol(line + keylen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return value;
+}
+
+long proc_self_status_kb(const char *key)
+{
+	return keyed_number("/proc/self/status", key);
+}
+
+long meminfo_kb(const char *key)
+{
+	return keyed_number("/proc/meminfo", key);
+}
+
+long nr_hugepages(void)
+{
+	long value = -1;
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "re");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &value) != 1)
+		value = -1;
+	fclose(f);
+	return value;
+}
+
+size_t default_hugepage_size(void)
+{
+	long kb = meminfo_kb("Hugepagesize");
+
+	return kb > 0 ? (size_t)kb * 1024 : 0;
+}
+
+int maps_lookup(const void *addr, unsigned long *end, char *path,
+		size_t pathlen)
+{
+	char line[4352];
+	int found = -1;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		int name_at = 0;
+
+		/* start-end perms offset dev inode [path] */
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
+			   &name_at) < 2)
+			continue;
+		if (lo != (unsigned long)addr)
+			continue;
+		*end = hi;
+		if (name_at > 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(path, pathlen, "%s", line + name_at);
+		} else if (pathlen) {
+			path[0] = '\0';
+		}
+		found = 0;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+int find_hugetlbfs_mount(char *dir, size_t dirlen)
+{
+	char src[256], mnt[4096], type[64];
+	int found = -1;
+	FILE *f = fopen("/proc/mounts", "re");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", src, mnt, type) == 3) {
+		if (strcmp(type, "hugetlbfs") == 0) {
+			snprintf(dir, dirlen, "%s", mnt);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Readers for the /proc numbers the tests use as evidence: a process's VmPTE
+ * and VmRSS, the system's PageTables and MemFree, huge page settings, and the
+ * /proc/self/maps line of an address.
+ */
+#ifndef MSHARE_PROCFS_H
+#define MSHARE_PROCFS_H
+
+#include <stddef.h>
+
+/* "KEY:   123 kB" from /proc/self/status, in KiB; -1 if absent. */
+long proc_self_status_kb(const char *key);
+
+/* "KEY:   123 kB" (or a bare count) from /proc/meminfo; -1 if absent. */
+long meminfo_kb(const char *key);
+
+/* /proc/sys/vm/nr_hugepages, or -1 if unreadable. */
+long nr_hugepages(void);
+
+/* Default huge page size in bytes (Hugepagesize), or 0 if unknown. */
+size_t default_hugepage_size(void);
+
+/*
+ * Finds the /proc/self/maps line whose range starts at ADDR.  Returns 0 and
+ * stores the end address and the path column (possibly empty), or -1.
+ */
+int maps_lookup(const void *addr, unsigned long *end, char *path,
+		size_t pathlen);
+
+/* Mount point of the first hugetlbfs mount in /proc/mounts, or -1. */
+int find_hugetlbfs_mount(char *dir, size_t dirlen);
+
+#endif /* MSHARE_PROCFS_H */

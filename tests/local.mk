@@ -1,0 +1,4 @@
+# Order matters: host-side suites first, the VM suite (slow) last.
+include $(srcdir)/tests/shim/local.mk
+include $(srcdir)/tests/kernel/local.mk
+include $(srcdir)/tests/vm/local.mk

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Tests of libmshare-shim.  test-core and test-passthrough run on any host;
+# vm-shim-tests.sh needs msharefs and is run by the VM suite inside QEMU.
+
+check_PROGRAMS += tests/shim/test-core
+tests_shim_test_core_SOURCES = tests/shim/test-core.c
+tests_shim_test_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
+tests_shim_test_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shim_test_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
+TESTS += tests/shim/test-core
+
+# A SysV program whose output must not change under the shim.
+check_PROGRAMS += tests/shim/shm-ops
+tests_shim_shm_ops_SOURCES = tests/shim/shm-ops.c
+TESTS += tests/shim/test-passthrough.sh
+dist_noinst_SCRIPTS += tests/shim/test-passthrough.sh
+
+# The in-VM suite and its helper program.
+check_PROGRAMS += tests/shim/shim-vm-helper
+tests_shim_shim_vm_helper_SOURCES = tests/shim/shim-vm-helper.c
+tests_shim_shim_vm_helper_CFLAGS = $(AM_CFLAGS) -pthread
+tests_shim_shim_vm_helper_LDFLAGS = -pthread
+dist_noinst_SCRIPTS += tests/shim/vm-shim-tests.sh
+
+# Makes a tmpfs directory pass for msharefs, so the suite's logic also runs
+# on hosts without our kernel (test-fake-msharefs.sh).  A preloadable
+# object, built as a "program" linked -shared.
+check_PROGRAMS += tests/shim/fake-msharefs.so
+tests_shim_fake_msharefs_so_SOURCES = tests/shim/fake-msharefs.c
+tests_shim_fake_msharefs_so_CFLAGS = $(AM_CFLAGS) -fPIC -fvisibility=hidden
+tests_shim_fake_msharefs_so_LDFLAGS = -Xcompiler -shared
+tests_shim_fake_msharefs_so_LDADD = -ldl
+TESTS += tests/shim/test-fake-msharefs.sh
+dist_noinst_SCRIPTS += tests/shim/test-fake-msharefs.sh

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Small SysV actions for vm-shim-tests.sh, one per invocation, so the script
+ * can combine unrelated processes.  Each prints one result line (or a few,
+ * documented per command) and exits 0 on success, 1 on failure, 2 on misuse.
+ *
+ *   create KEY SIZE [MODE [hugetlb]]
+ *                               shmget(KEY, SIZE, IPC_CREAT|MODE
+ *                               [|SHM_HUGETLB]) -> "ID"
+ *   create-private SIZE [MODE]  shmget(IPC_PRIVATE, ...) -> "ID"
+ *   write ID TEXT               attach, put TEXT at the start and its last byte
+ *                               at the end, detach
+ *   read ID                     attach read-only, print the text at the start
+ *   stat ID                     "nattch=N mode=OOO dest=D segsz=N cpid=N"
+ *   hold ID [touch]             attach (and touch every page), print "held",
+ *                               then wait to be killed
+ *   maps ID                     attach, print the /proc/self/maps line of it
+ *   attach ID [ADDR [FLAGS]]    shmat and print "ok" or the errno name
+ *   fork-nattch ID              nattch: attached / in a child / after the child
+ *   chmod ID MODE               IPC_SET with the new mode
+ *   rmid ID                     IPC_RMID
+ *   race KEY SIZE N             N processes shmget(KEY, IPC_CREAT) at once,
+ *                               each writes its slot; prints "ids=K slots=OK"
+ *   vmpte ID N                  N processes in turn attach ID and read every
+ *                               page; prints each one's VmPTE growth in kB
+ *   threads ID N                N threads attach, write, check and detach
+ *                               200 times each; "threads ok" or what broke
+ *   rdonly-write ID             attach SHM_RDONLY and write: "SIGSEGV" or
+ *                               "no fault"
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *errname(int err)
+{
+	const char *name = strerrorname_np(err);
+
+	return name ? name : "E?";
+}
+
+static int die(const char *what)
+{
+	printf("%s: %s\n", what, errname(errno));
+	return 1;
+}
+
+static long number(const char *text)
+{
+	char *end;
+	long v = strtol(text, &end, 0);
+
+	if (*text == '\0' || *end != '\0') {
+		fprintf(stderr, "not a number: %s\n", text);
+		exit(2);
+	}
+	return v;
+}
+
+/* Size with an optional K/M/G suffix. */
+static size_t size_arg(const char *text)
+{
+	char *end;
+	unsigned long long v = strtoull(text, &end, 0);
+
+	switch (*end) {
+	case 'G': v <<= 10; /* fall through */
+	case 'M': v <<= 10; /* fall through */
+	case 'K': v <<= 10; end++; break;
+	}
+	if (*end) {
+		fprintf(stderr, "not a size: %s\n", text);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
+static size_t segment_size(int id)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return 0;
+	return ds.shm_segsz;
+}
+
+static long vm_pte_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static unsigned long read_every_page(const volatile char *p, size_t size)
+{
+	unsigned long sum = 0;
+
+	for (size_t off = 0; off < size; off += 4096)
+		sum += (unsigned char)p[off];
+	return sum;
+}
+
+static int cmd_create(key_t key, size_t size, int mode)
+{
+	int id = shmget(key, size, IPC_CREAT | mode);
+
+	if (id < 0)
+		return die("shmget");
+	printf("%d\n", id);
+	return 0;
+}
+
+static int cmd_write(int id, const char *text)
+{
+	size_t size = segment_size(id);
+	char *p = shmat(id, NULL, 0);
+
+	if (p == (void *)-1)
+		return die("shmat");
+	strcpy(p, text);
+	p[size - 1] = text[strlen(text) - 1];
+	shmdt(p);
+	printf("written\n");
+	return 0;
+}
+
+static int cmd_read(int id)
+{
+	size_t size = segment_size(id);
+	char *p = shmat(id, NULL, SHM_RDONLY);
+
+	if (p == (void *)-1)
+		return die("shmat");
+	printf("%.200s|%c\n", p, p[size - 1] ? p[size - 1] : '0');
+	shmdt(p);
+	return 0;
+}
+
+static int cmd_stat(int id)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return die("IPC_STAT");
+	printf("nattch=%lu mode=%03o dest=%d segsz=%zu cpid=%d\n",
+	       (unsigned long)ds.shm_nattch, ds.shm_perm.mode & 0777,
+	       !!(ds.shm_perm.mode & SHM_DEST), (size_t)ds.shm_segsz,
+	       (int)ds.shm_cpid);
+	return 0;
+}
+
+static int cmd_hold(int id, int touch)
+{
+	size_t size = segment_size(id);
+	char *p = shmat(id, NULL, 0);
+
+	if (p == (void *)-1)
+		return die("shmat");
+	if (touch)
+		for (size_t off = 0; off < size; off += 4096)
+			p[off] = 1;
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int cmd_maps(int id)
+{
+	char *p = shmat(id, NULL, 0);
+	char line[512], start[32];
+	FILE *f;
+
+	if (p == (void *)-1)
+		return die("shmat");
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)p);
+	f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, start, strlen(start)) == 0)
+			fputs(line, stdout);
+	if (f)
+		fclose(f);
+	shmdt(p);
+	return 0;
+}
+
+static int cmd_attach(int id, uintptr_t addr, int flags)
+{
+	void *p = shmat(id, (void *)addr, flags);
+
+	if (p == (void *)-1)
+		return die("shmat");
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_fork_nattch(int id)
+{
+	struct shmid_ds ds;
+	char *p = shmat(id, NULL, 0);
+	int pipefd[2];
+
+	if (p == (void *)-1)
+		return die("shmat");
+	if (pipe(pipefd) != 0)
+		return die("pipe");
+	shmctl(id, IPC_STAT, &ds);
+	printf("attached=%lu", (unsigned long)ds.shm_nattch);
+
+	pid_t child = fork();
+
+	if (child == 0) {
+		char c;
+
+		close(pipefd[1]);
+		read(pipefd[0], &c, 1);		/* wait for the parent to look */
+		_exit(0);
+	}
+	shmctl(id, IPC_STAT, &ds);
+	printf(" with-child=%lu", (unsigned long)ds.shm_nattch);
+	close(pipefd[1]);
+	waitpid(child, NULL, 0);
+	shmctl(id, IPC_STAT, &ds);
+	printf(" after-child=%lu", (unsigned long)ds.shm_nattch);
+	shmdt(p);
+	shmctl(id, IPC_STAT, &ds);
+	printf(" detached=%lu\n", (unsigned long)ds.shm_nattch);
+	return 0;
+}
+
+static int cmd_chmod(int id, int mode)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return die("IPC_STAT");
+	ds.shm_perm.mode = (unsigned short)mode;
+	if (shmctl(id, IPC_SET, &ds) != 0)
+		return die("IPC_SET");
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_rmid(int id)
+{
+	if (shmctl(id, IPC_RMID, NULL) != 0)
+		return die("IPC_RMID");
+	printf("ok\n");
+	return 0;
+}
+
+/* Every process writes its index into its own slot; all must see all. */
+static int cmd_race(key_t key, size_t size, int n)
+{
+	int go[2], ids[2];
+
+	if (pipe(go) != 0 || pipe(ids) != 0)
+		return die("pipe");
+	for (int i = 0; i < n; i++) {
+		if (fork() != 0)
+			continue;
+		char c;
+
+		close(go[1]);
+		read(go[0], &c, 1);	/* all start together */
+
+		int id = shmget(key, size, IPC_CREAT | 0600);
+		int *slots = id < 0 ? (void *)-1 : shmat(id, NULL, 0);
+
+		if (slots != (void *)-1) {
+			slots[i] = i + 1;
+			shmdt(slots);
+		}
+		write(ids[1], &id, sizeof(id));
+		_exit(0);
+	}
+	close(go[0]);
+	close(go[1]);		/* EOF releases everyone at once */
+	close(ids[1]);
+
+	int first = -2, distinct = 0, id;
+
+	while (read(ids[0], &id, sizeof(id)) == sizeof(id)) {
+		if (id < 0)
+			distinct = 1000;
+		else if (id != first)
+			distinct++, first = id;
+	}
+	while (wait(NULL) > 0)
+		;
+	if (first < 0)
+		return die("shmget");
+
+	int *slots = shmat(first, NULL, SHM_RDONLY), good = 0;
+
+	if (slots == (void *)-1)
+		return die("shmat");
+	for (int i = 0; i < n; i++)
+		good += slots[i] == i + 1;
+	shmdt(slots);
+	printf("id=%d ids=%d slots=%d/%d\n", first, distinct, good, n);
+	return distinct == 1 && good == n ? 0 : 1;
+}
+
+/*
+ * Processes attach one after another, each reading every page and staying
+ * attached, so the pages are resident and later attachers find them.
+ */
+static int cmd_vmpte(int id, int n)
+{
+	size_t size = segment_size(id);
+	int status = 0, go[2];
+
+	if (size == 0)
+		return die("IPC_STAT");
+	if (pipe(go) != 0)
+		return die("pipe");
+	for (int i = 0; i < n; i++) {
+		int done[2];
+
+		if (pipe(done) != 0)
+			return die("pipe");
+
+		pid_t child = fork();
+
+		if (child == 0) {
+			long before = vm_pte_kb();
+			char *p = shmat(id, NULL, 0);
+			char c;
+
+			close(go[1]);
+			if (p == (void *)-1)
+				_exit(die("shmat"));
+			if (i == 0)	/* the first one makes the pages exist */
+				for (size_t off = 0; off < size; off += 4096)
+					p[off] = 1;
+			read_every_page(p, size);
+
+			long grew = vm_pte_kb() - before;
+
+			printf("attacher %d: VmPTE %ld kB -> %ld kB (+%ld kB)\n",
+			       i + 1, before, before + grew, grew);
+			fflush(stdout);
+			write(done[1], &grew, sizeof(grew));
+			read(go[0], &c, 1);	/* stay attached until all are done */
+			_exit(0);
+		}
+
+		long grew = -1;
+
+		close(done[1]);
+		read(done[0], &grew, sizeof(grew));
+		close(done[0]);
+		if (i > 0 && grew >= 16)
+			status = 1;
+	}
+	close(go[1]);
+	while (wait(NULL) > 0)
+		;
+	printf("%s\n", status ? "VmPTE grows per attacher" : "VmPTE flat");
+	return status;
+}
+
+struct thread_job {
+	int id;
+	int index;
+	int failures;
+};
+
+static void *attach_detach_loop(void *arg)
+{
+	struct thread_job *job = arg;
+
+	for (int round = 0; round < 200; round++) {
+		volatile int *slots = shmat(job->id, NULL, 0);
+
+		if (slots == (void *)-1) {
+			job->failures++;
+			continue;
+		}
+		slots[job->index] = round;
+		if (slots[job->index] != round)
+			job->failures++;
+		if (shmdt((const void *)slots) != 0)
+			job->failures++;
+	}
+	return NULL;
+}
+
+static int cmd_threads(int id, int n)
+{
+	pthread_t threads[64];
+	struct thread_job jobs[64];
+	int failures = 0;
+
+	if (n < 1 || n > 64)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		jobs[i] = (struct thread_job){ .id = id, .index = i };
+		pthread_create(&threads[i], NULL, attach_detach_loop, &jobs[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(threads[i], NULL);
+		failures += jobs[i].failures;
+	}
+
+	struct shmid_ds ds;
+
+	shmctl(id, IPC_STAT, &ds);
+	if (failures || ds.shm_nattch != 0) {
+		printf("threads: %d failures, nattch %lu\n", failures,
+		       (unsigned long)ds.shm_nattch);
+		return 1;
+	}
+	printf("threads ok\n");
+	return 0;
+}
+
+static sigjmp_buf fault_jump;
+
+static void on_fault(int sig)
+{
+	(void)sig;
+	siglongjmp(fault_jump, 1);
+}
+
+static int cmd_rdonly_write(int id)
+{
+	volatile char *p = shmat(id, NULL, SHM_RDONLY);
+	struct sigaction sa = { .sa_handler = on_fault };
+
+	if (p == (void *)-1)
+		return die("shmat");
+	sigaction(SIGSEGV, &sa, NULL);
+	if (sigsetjmp(fault_jump, 1) == 0) {
+		p[0] = p[0];
+		printf("no fault\n");
+		return 1;
+	}
+	printf("SIGSEGV\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "create") && argc >= 4 && argc <= 6)
+		return cmd_create((key_t)strtoul(argv[2], NULL, 0), size_arg(argv[3]),
+				  (argc >= 5 ? (int)strtol(argv[4], NULL, 8) : 0600) |
+				  (argc == 6 && !strcmp(argv[5], "hugetlb") ?
+				   SHM_HUGETLB : 0));
+	if (!strcmp(cmd, "create-private") && (argc == 3 || argc == 4))
+		return cmd_create(IPC_PRIVATE, size_arg(argv[2]),
+				  argc == 4 ? (int)strtol(argv[3], NULL, 8) : 0600);
+	if (!strcmp(cmd, "write") && argc == 4)
+		return cmd_write((int)number(argv[2]), argv[3]);
+	if (!strcmp(cmd, "read") && argc == 3)
+		return cmd_read((int)number(argv[2]));
+	if (!strcmp(cmd, "stat") && argc == 3)
+		return cmd_stat((int)number(argv[2]));
+	if (!strcmp(cmd, "hold") && (argc == 3 || argc == 4))
+		return cmd_hold((int)number(argv[2]), argc == 4);
+	if (!strcmp(cmd, "maps") && argc == 3)
+		return cmd_maps((int)number(argv[2]));
+	if (!strcmp(cmd, "attach") && argc >= 3 && argc <= 5)
+		return cmd_attach((int)number(argv[2]),
+				  argc > 3 ? (uintptr_t)strtoull(argv[3], NULL, 0) : 0,
+				  argc > 4 ? (int)number(argv[4]) : 0);
+	if (!strcmp(cmd, "fork-nattch") && argc == 3)
+		return cmd_fork_nattch((int)number(argv[2]));
+	if (!strcmp(cmd, "chmod") && argc == 4)
+		return cmd_chmod((int)number(argv[2]), (int)strtol(argv[3], NULL, 8));
+	if (!strcmp(cmd, "rmid") && argc == 3)
+		return cmd_rmid((int)number(argv[2]));
+	if (!strcmp(cmd, "race") && argc == 5)
+		return cmd_race((key_t)strtoul(argv[2], NULL, 0), size_arg(argv[3]),
+				(int)number(argv[4]));
+	if (!strcmp(cmd, "vmpte") && argc == 4)
+		return cmd_vmpte((int)number(argv[2]), (int)number(argv[3]));
+	if (!strcmp(cmd, "threads") && argc == 4)
+		return cmd_threads((int)number(argv[2]), (int)number(argv[3]));
+	if (!strcmp(cmd, "rdonly-write") && argc == 3)
+		return cmd_rdonly_write((int)number(argv[2]));
+	fprintf(stderr, "usage: see the comment at the top of shim-vm-helper.c\n");
+	return 2;
+}

@@ -1,0 +1,263 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The main job, inside the VM (started by ./run-main-job through
+# kernel/vm-run.sh, as root, msharefs mounted): shows page-table sharing on
+# real programs.
+#   1. mshare-ptdemo --size 256 --procs 8: the VmPTE table of the demo.
+#   2. PostgreSQL 15 (Debian's, as user postgres, data under /tmp, loopback
+#      only, SysV shared memory) under pgbench, once per phase: without the
+#      shim, then with LD_PRELOAD=libmshare-shim.so (when it is built).
+#      Printed side by side: TPS, summed VmPTE of the postgres processes,
+#      PageTables (/proc/meminfo), whether the postmaster maps
+#      /sys/fs/mshare/.
+# Structure: each section is a function listed in SECTIONS; each PostgreSQL
+# phase is a name in PHASES with a phase_env_NAME function giving the
+# postmaster's extra environment; metrics go into R[phase,metric] and the
+# table prints the rows of METRICS. Add sections/phases/metrics there.
+#
+# Environment: MSHARE_TOP_SRCDIR, MSHARE_TOP_BUILDDIR (set by run-main-job),
+#   MSHARE_MAIN_SCALE (pgbench scale, default 10),
+#   MSHARE_MAIN_SELECT_SECONDS (20), MSHARE_MAIN_RW_SECONDS (15),
+#   MSHARE_MAIN_SHARED_BUFFERS (256MB)
+# Exit status: 0 if every section succeeded, 1 otherwise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+srcdir=${MSHARE_TOP_SRCDIR:-$(cd "$here/../.." && pwd)}
+builddir=${MSHARE_TOP_BUILDDIR:-$srcdir}
+ptdemo=$builddir/tests/kernel/mshare-ptdemo
+shim_so=$builddir/shim/.libs/libmshare-shim.so
+pgbin=/usr/lib/postgresql/15/bin
+scale=${MSHARE_MAIN_SCALE:-10}
+select_secs=${MSHARE_MAIN_SELECT_SECONDS:-20}
+rw_secs=${MSHARE_MAIN_RW_SECONDS:-15}
+shared_buffers=${MSHARE_MAIN_SHARED_BUFFERS:-256MB}
+
+work=/tmp/main-job
+pgdata=$work/data
+sock=$work/sock
+
+SECTIONS=(section_ptdemo section_postgres)
+PHASES=(noshim)
+[ -f "$shim_so" ] && PHASES+=(shim)
+METRICS=(select_tps rw_tps vmpte_kb nprocs pagetables_kb pagetables_base_kb mshare_mapped)
+declare -A METRIC_LABEL=(
+	[select_tps]="select-only TPS (pgbench -S -c 16 -j 2 -T $select_secs)"
+	[rw_tps]="read-write TPS (pgbench -c 8 -T $rw_secs)"
+	[vmpte_kb]="summed VmPTE of postgres processes, max (kB)"
+	[nprocs]="postgres processes at that sample"
+	[pagetables_kb]="PageTables (/proc/meminfo), max during runs (kB)"
+	[pagetables_base_kb]="PageTables before the server started (kB)"
+	[mshare_mapped]="postmaster maps /sys/fs/mshare/"
+)
+declare -A PHASE_LABEL=([noshim]="no shim" [shim]="shim + msharefs")
+declare -A R=()
+failures=()
+
+say() { echo "main-job: $*"; }
+fail() {
+	echo "main-job: FAILED: $*"
+	failures+=("$*")
+}
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# --- 1. the page-table demo -------------------------------------------------------
+
+section_ptdemo() {
+	say "==== mshare-ptdemo --size 256 --procs 8"
+	if [ ! -x "$ptdemo" ]; then
+		fail "mshare-ptdemo not built ($ptdemo)"
+		return
+	fi
+	local rc=0
+	"$ptdemo" --size 256 --procs 8 || rc=$?
+	case "$rc" in
+	0) ;;
+	77) fail "mshare-ptdemo skipped (exit 77): no msharefs in this kernel?" ;;
+	*) fail "mshare-ptdemo exited $rc" ;;
+	esac
+}
+
+# --- 2. PostgreSQL ------------------------------------------------------------------
+
+as_pg() { # as_pg [VAR=value...] COMMAND...: run as postgres, clean environment
+	setpriv --reuid=postgres --regid=postgres --init-groups --reset-env -- \
+		env PATH="$pgbin:/usr/bin:/bin" PGHOST="$sock" PGDATABASE=postgres PAGER=cat \
+		LANG=C.UTF-8 "$@"
+}
+
+phase_env_noshim() { :; }
+phase_env_shim() {
+	# The postmaster and its forks only; copied out of the read-only tree so
+	# that user postgres can read it wherever the checkout lives.
+	install -m 0755 "$shim_so" "$work/libmshare-shim.so"
+	echo "LD_PRELOAD=$work/libmshare-shim.so"
+	echo "MSHARE_SHIM_SHM=all"
+	echo "MSHARE_SHIM_LOG=info"
+}
+
+pg_start() { # pg_start PHASE
+	local envs=()
+	mapfile -t envs < <("phase_env_$1")
+	as_pg "${envs[@]}" pg_ctl -D "$pgdata" -l "$work/pg-$1.log" -w -t 300 \
+		-o "-c listen_addresses=localhost -c unix_socket_directories=$sock" \
+		-o "-c shared_memory_type=sysv -c shared_buffers=$shared_buffers -c fsync=off" \
+		start
+}
+pg_stop() {
+	as_pg pg_ctl -D "$pgdata" -m fast -w -t 300 stop
+}
+
+# Sum of VmPTE over the processes named postgres, their count, PageTables.
+# cat, not awk on the files: processes come and go between glob and open.
+sample() {
+	local pt
+	pt=$(awk '/^PageTables:/ { print $2 }' /proc/meminfo)
+	cat /proc/[0-9]*/status 2>/dev/null |
+		awk -v pt="$pt" '/^Name:/ { n = $2 } /^VmPTE:/ && n == "postgres" { s += $2; c++ }
+			END { printf "%d %d %d\n", s, c, pt }'
+}
+
+# Samples every 2 s into FILE until killed; the run reads the maxima.
+sampler() {
+	local out=$1
+	while :; do
+		sample >>"$out"
+		sleep 2
+	done
+}
+
+max_of() { # max_of FILE: "vmpte nprocs pagetables" with vmpte and pagetables maxima
+	awk '$1 > v { v = $1; c = $2 } $3 > p { p = $3 } END { printf "%d %d %d\n", v, c, p }' "$1"
+}
+
+pgbench_tps() { # pgbench_tps LOG
+	awk '/^tps = .*without initial connection time/ { t = sprintf("%.1f", $3) } END { print t }' "$1"
+}
+
+run_phase() { # run_phase PHASE
+	local ph=$1 samples=$work/samples-$1 pm rc=0 spid
+	say "==== PostgreSQL phase: ${PHASE_LABEL[$ph]}"
+	R[$ph,pagetables_base_kb]=$(awk '/^PageTables:/ { print $2 }' /proc/meminfo)
+	if ! pg_start "$ph"; then
+		fail "$ph: PostgreSQL did not start"
+		tail -n 40 "$work/pg-$ph.log" || true
+		return
+	fi
+	pm=$(head -n 1 "$pgdata/postmaster.pid")
+	if grep -q ' /sys/fs/mshare/' "/proc/$pm/maps"; then
+		R[$ph,mshare_mapped]=yes
+		grep ' /sys/fs/mshare/' "/proc/$pm/maps" | sed 's/^/main-job:   maps: /'
+	else
+		R[$ph,mshare_mapped]=no
+	fi
+	say "SysV segments:"
+	ipcs -m | sed 's/^/main-job:   /'
+
+	local warm
+	if warm=$(as_pg psql -X -q -t -A -c "SELECT count(*) || ' relations, ' || round(sum(b) / 128.0, 1) || ' MiB' FROM (SELECT pg_prewarm(c.oid) AS b FROM pg_class c WHERE c.relname LIKE 'pgbench_%' AND c.relkind IN ('r', 'i')) AS w"); then
+		say "pg_prewarm: $warm"
+	else
+		fail "$ph: pg_prewarm failed"
+	fi
+
+	: >"$samples"
+	sampler "$samples" &
+	spid=$!
+	say "pgbench -S -c 16 -j 2 -T $select_secs"
+	as_pg pgbench -n -S -c 16 -j 2 -T "$select_secs" >"$work/select-$ph.log" 2>&1 || rc=$?
+	sed 's/^/main-job:   /' "$work/select-$ph.log"
+	[ "$rc" = 0 ] || fail "$ph: pgbench -S exited $rc"
+	R[$ph,select_tps]=$(pgbench_tps "$work/select-$ph.log")
+	rc=0
+	say "pgbench -c 8 -T $rw_secs"
+	as_pg pgbench -n -c 8 -j 2 -T "$rw_secs" >"$work/rw-$ph.log" 2>&1 || rc=$?
+	sed 's/^/main-job:   /' "$work/rw-$ph.log"
+	[ "$rc" = 0 ] || fail "$ph: pgbench (read-write) exited $rc"
+	R[$ph,rw_tps]=$(pgbench_tps "$work/rw-$ph.log")
+	kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	read -r "R[$ph,vmpte_kb]" "R[$ph,nprocs]" "R[$ph,pagetables_kb]" < <(max_of "$samples")
+
+	if ! pg_stop; then
+		fail "$ph: PostgreSQL did not stop cleanly"
+	fi
+	if [ "$ph" = shim ]; then
+		say "shim messages in the server log:"
+		grep -i 'mshare' "$work/pg-$ph.log" | head -n 40 | sed 's/^/main-job:   /' || true
+		[ "${R[$ph,mshare_mapped]}" = yes ] ||
+			fail "shim: the postmaster has no /sys/fs/mshare/ mapping: its segment was not backed by msharefs"
+	fi
+	grep -E 'ERROR|FATAL|PANIC' "$work/pg-$ph.log" | head -n 20 | sed 's/^/main-job:   log: /' || true
+}
+
+section_postgres() {
+	say "==== PostgreSQL 15, shared_memory_type=sysv, shared_buffers=$shared_buffers, pgbench scale $scale"
+	if [ ! -x "$pgbin/postgres" ]; then
+		fail "PostgreSQL 15 is not installed ($pgbin)"
+		return
+	fi
+	[ -f "$shim_so" ] || say "no $shim_so: only the phase without the shim runs"
+	rm -rf "$work"
+	mkdir -p "$work" "$sock"
+	chown postgres:postgres "$work" "$sock"
+	local t0
+	t0=$(uptime_s)
+	if ! as_pg initdb -D "$pgdata" -A trust -U postgres --no-sync >"$work/initdb.log" 2>&1; then
+		tail -n 30 "$work/initdb.log"
+		fail "initdb failed"
+		return
+	fi
+	say "initdb took $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { print b - a }') s"
+	# Load the tables once, without the shim; every phase uses them.
+	if ! pg_start noshim; then
+		tail -n 40 "$work/pg-noshim.log" || true
+		fail "PostgreSQL did not start for pgbench -i"
+		return
+	fi
+	t0=$(uptime_s)
+	if ! as_pg pgbench -i -q -s "$scale" >"$work/init.log" 2>&1 ||
+		! as_pg psql -X -q -c 'CREATE EXTENSION IF NOT EXISTS pg_prewarm'; then
+		tail -n 30 "$work/init.log"
+		fail "pgbench -i -s $scale failed"
+		pg_stop || true
+		return
+	fi
+	say "pgbench -i -s $scale took $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { print b - a }') s"
+	pg_stop || { fail "PostgreSQL did not stop after pgbench -i"; return; }
+
+	local ph
+	for ph in "${PHASES[@]}"; do
+		run_phase "$ph"
+	done
+	print_table
+}
+
+print_table() {
+	local m ph row
+	echo
+	say "==== PostgreSQL with and without the shim"
+	row=$(printf '%-52s' "")
+	for ph in "${PHASES[@]}"; do row+=$(printf ' %16s' "${PHASE_LABEL[$ph]}"); done
+	echo "$row"
+	for m in "${METRICS[@]}"; do
+		row=$(printf '%-52s' "${METRIC_LABEL[$m]}")
+		for ph in "${PHASES[@]}"; do row+=$(printf ' %16s' "${R[$ph,$m]:--}"); done
+		echo "$row"
+	done
+	echo
+}
+
+say "kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal/ { print $2 " kB" }' /proc/meminfo)," \
+	"msharefs $(grep -q ' /sys/fs/mshare msharefs' /proc/mounts && echo mounted || echo 'NOT mounted')"
+for s in "${SECTIONS[@]}"; do
+	"$s"
+done
+
+if [ "${#failures[@]}" -gt 0 ]; then
+	say "${#failures[@]} failure(s):"
+	printf 'main-job:   %s\n' "${failures[@]}"
+	exit 1
+fi
+say "all sections succeeded"
