@@ -28,6 +28,10 @@ trap finish EXIT
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# The debug kernel's LKDTM (provoke-crash) lives in debugfs.
+if [ -d /sys/kernel/debug ]; then
+	mount -t debugfs debugfs /sys/kernel/debug || true
+fi
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 # devtmpfs lacks these; bash process substitution and many tools need them.
 ln -sfn /proc/self/fd /dev/fd

@@ -15,8 +15,6 @@ EXTRA_DIST += \
 	kernel/config/qemu-guest.config \
 	kernel/config/debug.config
 
-# The patch series, applied by kernel/build.sh in name order. Automake takes
-# no wildcards: list every kernel/patches/*.patch here, in order, e.g.
-# EXTRA_DIST += \
-#	kernel/patches/0001-mm-add-msharefs.patch \
-#	kernel/patches/0002-mm-msharefs-ioctls.patch
+# The patch series, applied by kernel/build.sh in name order: the whole
+# directory is distributed, so a renamed or added patch needs no edit here.
+EXTRA_DIST += kernel/patches

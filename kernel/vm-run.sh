@@ -223,7 +223,9 @@ fi
 
 # Kernel messages carry a [seconds.micros] stamp (PRINTK_TIME): only those
 # lines are scanned, so a command printing "BUG:" is not taken for a splat.
-splat_re='\[ *[0-9]+\.[0-9]{6}\] .*(Kernel panic|BUG:|Oops|WARNING:|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|INFO: task .* blocked|soft lockup|hard LOCKUP|RCU stall|rcu_.*detected stall|detected stalls on CPUs|general protection fault|Unable to handle|unable to handle|kernel BUG at|list_add corruption|list_del corruption|[Bb]ad page state)'
+# Lockdep reports all start with "WARNING:"; a bare "lockdep" would match
+# the debug kernel's boot banner ("RCU lockdep checking is enabled").
+splat_re='\[ *[0-9]+\.[0-9]{6}\] .*(Kernel panic|BUG:|Oops|WARNING:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep is turned off|lockdep_assert|INFO: task .* blocked|soft lockup|hard LOCKUP|RCU stall|rcu_.*detected stall|detected stalls on CPUs|general protection fault|Unable to handle|unable to handle|kernel BUG at|list_add corruption|list_del corruption|[Bb]ad page state)'
 splat=0
 for f in "$LOG" "$DMESG"; do
 	[ -f "$f" ] || continue

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pathglob.h"
 #include "size.h"
 #include "textfmt.h"
 
@@ -19,6 +20,8 @@ enum variable {
 	VAR_MIN_SIZE,
 	VAR_EXE,
 	VAR_MOUNT,
+	VAR_FILES,
+	VAR_ANON,
 	VAR_COUNT
 };
 
@@ -30,6 +33,8 @@ static const char *const variable_names[VAR_COUNT] = {
 	[VAR_MIN_SIZE] = "MSHARE_SHIM_MIN_SIZE",
 	[VAR_EXE] = "MSHARE_SHIM_EXE",
 	[VAR_MOUNT] = "MSHARE_SHIM_MOUNT",
+	[VAR_FILES] = "MSHARE_SHIM_FILES",
+	[VAR_ANON] = "MSHARE_SHIM_ANON",
 };
 
 #define CONFIG_FILE_MAX 16384
@@ -230,6 +235,32 @@ static bool check_exe_list(const char *v, char *why, size_t why_size)
 	}
 }
 
+/* Glob patterns separated by ':'; each checked by shim_glob_check(). */
+static bool check_file_patterns(const char *v, char *why, size_t why_size)
+{
+	unsigned index = 1;
+
+	for (const char *p = v;; index++) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		char detail[160], shown[96];
+
+		if (!shim_glob_check(p, len, detail, sizeof(detail))) {
+			/* textfmt has no %.*s: copy the element to show it. */
+			size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
+
+			memcpy(shown, p, n);
+			shown[n] = '\0';
+			shim_format(why, why_size, "pattern %u '%s' %s", index,
+				    shown, detail);
+			return false;
+		}
+		if (!colon)
+			return true;
+		p = colon + 1;
+	}
+}
+
 /* Applies one variable's value; returns false (with why) if malformed. */
 static bool apply(struct shim_config *config, enum variable var,
 		  const char *v, char *why, size_t why_size)
@@ -265,6 +296,16 @@ static bool apply(struct shim_config *config, enum variable var,
 		}
 		return copy_path(v, config->mount, sizeof(config->mount),
 				 why, why_size);
+	case VAR_FILES:
+		if (!check_file_patterns(v, why, why_size))
+			return false;
+		return copy_path(v, config->files, sizeof(config->files),
+				 why, why_size);
+	case VAR_ANON:
+		if (!shim_size_parse(v, &config->anon_min, why, why_size))
+			return false;
+		config->anon_set = true;
+		return true;
 	case VAR_COUNT:
 		break;
 	}

@@ -37,6 +37,7 @@ enum shim_log_level {
 #define SHIM_DEFAULT_MIN_SIZE (64ULL << 20)
 
 #define SHIM_EXE_LIST_MAX 512
+#define SHIM_FILES_MAX 2048
 #define SHIM_ERROR_MAX 512
 
 struct shim_config {
@@ -45,6 +46,9 @@ struct shim_config {
 	struct shim_keylist shm;
 	uint64_t min_size;
 	char exe_list[SHIM_EXE_LIST_MAX];	/* "" = every executable */
+	char files[SHIM_FILES_MAX];		/* MSHARE_SHIM_FILES; "" = none */
+	bool anon_set;				/* MSHARE_SHIM_ANON given */
+	uint64_t anon_min;			/* its threshold */
 	char mount[PATH_MAX];
 	char log_file[PATH_MAX];		/* "" = stderr */
 	bool malformed;

@@ -16,6 +16,7 @@
 
 #include "attach-table.h"
 #include "config.h"
+#include "interpose-mmap.h"
 #include "log.h"
 #include "shim-state.h"
 #include "sysv.h"
@@ -32,7 +33,7 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
  * (through another interposer, say) goes straight to libc.  initial-exec:
  * a lazily allocated TLS block could call malloc.
  */
-static __thread bool inside_shim __attribute__((tls_model("initial-exec")));
+__thread bool shim_inside_call __attribute__((tls_model("initial-exec")));
 
 static const char *environment_value(const char *name, void *context)
 {
@@ -100,6 +101,7 @@ static void set_up(void)
 	shim_state.exe_selected = shim_config_exe_selected(config,
 							   shim_state.progname);
 	pthread_atfork(fork_prepare, fork_after, fork_after);
+	mmap_interpose_setup();
 	shim_log(SHIM_LOG_DEBUG, "set up: mode %s, executable %s %s",
 		 config->mode == SHIM_MODE_STRICT ? "strict" : "try",
 		 shim_state.progname,
@@ -115,18 +117,18 @@ __attribute__((constructor)) static void set_up_at_load(void)
 static bool bypass(void)
 {
 	pthread_once(&setup_once, set_up);
-	return inside_shim || shim_state.config.mode == SHIM_MODE_OFF;
+	return shim_inside_call || shim_state.config.mode == SHIM_MODE_OFF;
 }
 
 SHIM_EXPORT int shmget(key_t key, size_t size, int shmflg)
 {
 	if (bypass())
 		return shim_state.real.shmget(key, size, shmflg);
-	inside_shim = true;
+	shim_inside_call = true;
 	int rc = sysv_shmget(key, size, shmflg);
 	int err = errno;
 
-	inside_shim = false;
+	shim_inside_call = false;
 	errno = err;
 	return rc;
 }
@@ -135,11 +137,11 @@ SHIM_EXPORT void *shmat(int shmid, const void *shmaddr, int shmflg)
 {
 	if (bypass())
 		return shim_state.real.shmat(shmid, shmaddr, shmflg);
-	inside_shim = true;
+	shim_inside_call = true;
 	void *addr = sysv_shmat(shmid, shmaddr, shmflg);
 	int err = errno;
 
-	inside_shim = false;
+	shim_inside_call = false;
 	errno = err;
 	return addr;
 }
@@ -148,11 +150,11 @@ SHIM_EXPORT int shmdt(const void *shmaddr)
 {
 	if (bypass())
 		return shim_state.real.shmdt(shmaddr);
-	inside_shim = true;
+	shim_inside_call = true;
 	int rc = sysv_shmdt(shmaddr);
 	int err = errno;
 
-	inside_shim = false;
+	shim_inside_call = false;
 	errno = err;
 	return rc;
 }
@@ -161,11 +163,11 @@ SHIM_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	if (bypass())
 		return shim_state.real.shmctl(shmid, cmd, buf);
-	inside_shim = true;
+	shim_inside_call = true;
 	int rc = sysv_shmctl(shmid, cmd, buf);
 	int err = errno;
 
-	inside_shim = false;
+	shim_inside_call = false;
 	errno = err;
 	return rc;
 }

@@ -7,19 +7,26 @@ noinst_LTLIBRARIES += shim/libmshare-shim-core.la
 shim_libmshare_shim_core_la_SOURCES = \
 	shim/config.c shim/config.h \
 	shim/keymatch.c shim/keymatch.h \
+	shim/mmap-plan.c shim/mmap-plan.h \
 	shim/number.c shim/number.h \
+	shim/pathglob.c shim/pathglob.h \
 	shim/plan.c shim/plan.h \
 	shim/size.c shim/size.h \
 	shim/textfmt.c shim/textfmt.h
 shim_libmshare_shim_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
 # Installed as $(libdir)/libmshare-shim.so; built as shim/.libs/libmshare-shim.so.
-# Only the interposed SysV functions are exported (see SHIM_EXPORT).
+# Only the interposed SysV and mmap functions are exported (see SHIM_EXPORT).
 lib_LTLIBRARIES += shim/libmshare-shim.la
 shim_libmshare_shim_la_SOURCES = \
 	shim/attach-table.c shim/attach-table.h \
 	shim/interpose.c \
+	shim/interpose-mmap.c shim/interpose-mmap.h \
 	shim/log.c shim/log.h \
+	shim/mmap-backed.c shim/mmap-backed.h \
+	shim/mmap-raw.h \
+	shim/mmap-region.c shim/mmap-region.h \
+	shim/mmap-table.c shim/mmap-table.h \
 	shim/region.c shim/region.h \
 	shim/shim-state.h \
 	shim/sysv-attach.c \

@@ -30,6 +30,10 @@ const char *shim_reason_text(enum shim_reason reason)
 	case SHIM_REASON_TABLE_FULL: return "the attachment table is full";
 	case SHIM_REASON_CREATOR_STALLED: return "the creator did not finish the region in time";
 	case SHIM_REASON_SEGMENT_UNBACKED: return "the segment was created without an msharefs region";
+	case SHIM_REASON_MMAP_SETUP_FAILED: return "the msharefs region for a shared mapping could not be set up";
+	case SHIM_REASON_MMAP_FOREIGN: return "a file under a mapping region's name is not one this user made";
+	case SHIM_REASON_MMAP_TABLE_FULL: return "the backed-mapping table is full";
+	case SHIM_REASON_MMAP_UNSUPPORTED: return "the operation cannot be applied to a backed anonymous mapping";
 	case SHIM_REASON_COUNT: break;
 	}
 	return "unknown reason";

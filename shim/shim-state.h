@@ -29,4 +29,10 @@ struct shim_state {
 
 extern struct shim_state shim_state;
 
+/*
+ * Set while the shim itself runs (interpose.c), so calls it makes that come
+ * back through an exported symbol go straight to the system.
+ */
+extern __thread bool shim_inside_call __attribute__((tls_model("initial-exec")));
+
 #endif

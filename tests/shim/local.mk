@@ -9,6 +9,13 @@ tests_shim_test_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-core
 
+check_PROGRAMS += tests/shim/test-mmap-core
+tests_shim_test_mmap_core_SOURCES = tests/shim/test-mmap-core.c
+tests_shim_test_mmap_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
+tests_shim_test_mmap_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_shim_test_mmap_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
+TESTS += tests/shim/test-mmap-core
+
 # A SysV program whose output must not change under the shim.
 check_PROGRAMS += tests/shim/shm-ops
 tests_shim_shm_ops_SOURCES = tests/shim/shm-ops.c
@@ -21,6 +28,12 @@ tests_shim_shim_vm_helper_SOURCES = tests/shim/shim-vm-helper.c
 tests_shim_shim_vm_helper_CFLAGS = $(AM_CFLAGS) -pthread
 tests_shim_shim_vm_helper_LDFLAGS = -pthread
 dist_noinst_SCRIPTS += tests/shim/vm-shim-tests.sh
+
+# The in-VM suite of the mmap paths (MSHARE_SHIM_FILES / MSHARE_SHIM_ANON).
+check_PROGRAMS += tests/shim/mmap-helper
+tests_shim_mmap_helper_SOURCES = tests/shim/mmap-helper.c
+tests_shim_mmap_helper_LDADD = -lrt
+dist_noinst_SCRIPTS += tests/shim/vm-mmap-tests.sh
 
 # Makes a tmpfs directory pass for msharefs, so the suite's logic also runs
 # on hosts without our kernel (test-fake-msharefs.sh).  A preloadable

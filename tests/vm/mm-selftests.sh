@@ -35,8 +35,13 @@ die() {
 [ -r "$list" ] || die "missing $list"
 
 mkdir -p "$out"
-exec 8>"$out/lock"
-flock 8
+# kernel/build.sh re-creates the source tree when the patch series changes:
+# hold its lock while reading the tree.
+exec 8>"$cache/build.lock"
+if ! flock -n 8; then
+	echo "mm-selftests.sh: waiting for a kernel build (lock $cache/build.lock)"
+	flock 8
+fi
 
 mapfile -t progs < <(awk '$1 !~ /^(#|$)/ { print $1 }' "$list")
 [ "${#progs[@]}" -gt 0 ] || die "empty list $list"

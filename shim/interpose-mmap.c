@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The exported memory-mapping entry points.  Allocators call these from
+ * inside malloc, so the common case (MAP_PRIVATE, or no mapping settings)
+ * is one predictable branch on a flag computed at setup, then the system
+ * call: no locks, no logging, no allocation.  Before setup has run (an
+ * allocator in an earlier constructor) everything passes straight through.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+
+#include "interpose-mmap.h"
+#include "mmap-backed.h"
+#include "mmap-plan.h"
+#include "mmap-raw.h"
+#include "mmap-table.h"
+#include "shim-state.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Written once during setup, before any backed mapping can exist. */
+static bool mmap_armed;
+
+static void fork_prepare(void)
+{
+	mmap_backed_lock_for_fork();
+}
+
+static void fork_parent(void)
+{
+	mmap_backed_unlock_in_parent();
+}
+
+static void fork_child(void)
+{
+	mmap_backed_after_fork_in_child();
+}
+
+__attribute__((destructor)) static void release_at_exit(void)
+{
+	if (mmap_armed)
+		mmap_backed_release_at_exit();
+}
+
+void mmap_interpose_setup(void)
+{
+	if (!shim_mmap_armed(&shim_state.config, shim_state.exe_selected))
+		return;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	__atomic_store_n(&mmap_armed, true, __ATOMIC_RELEASE);
+}
+
+/* Only the backed path has anything to do with the call. */
+static inline bool mmap_is_ours(int flags)
+{
+	if (__builtin_expect(!mmap_armed, 1))
+		return false;
+	if (shim_inside_call)
+		return false;
+	return (flags & MAP_SHARED) ||
+	       ((flags & MAP_FIXED) && mmap_table_in_use());
+}
+
+/* munmap & co. can only concern a backed mapping if one exists. */
+static inline bool table_is_ours(void)
+{
+	return __builtin_expect(mmap_table_in_use(), 0) && !shim_inside_call;
+}
+
+SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		       off_t offset)
+{
+	if (!mmap_is_ours(flags))
+		return raw_mmap(addr, len, prot, flags, fd, offset);
+	return mmap_backed_mmap(addr, len, prot, flags, fd, offset);
+}
+
+/* One symbol on x86_64 glibc (off_t is 64 bits); export both names. */
+SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+			 off_t offset) __attribute__((alias("mmap")));
+
+SHIM_EXPORT int munmap(void *addr, size_t len)
+{
+	if (!table_is_ours())
+		return raw_munmap(addr, len);
+	return mmap_backed_munmap(addr, len);
+}
+
+SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size,
+			 int flags, ...)
+{
+	void *new_addr = NULL;
+
+	/* Like glibc: the fifth argument exists only with MREMAP_FIXED. */
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (!table_is_ours())
+		return raw_mremap(old, old_size, new_size, flags, new_addr);
+	return mmap_backed_mremap(old, old_size, new_size, flags, new_addr);
+}
+
+SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	if (!table_is_ours())
+		return raw_mprotect(addr, len, prot);
+	return mmap_backed_mprotect(addr, len, prot);
+}
+
+SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	if (!table_is_ours())
+		return raw_madvise(addr, len, advice);
+	return mmap_backed_madvise(addr, len, advice);
+}

@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "mmap-backed.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mmap-plan.h"
+#include "mmap-raw.h"
+#include "mmap-region.h"
+#include "mmap-table.h"
+#include "region.h"
+#include "shim-state.h"
+#include "size.h"
+#include "textfmt.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#define MAP_HUGE_MASK 0x3f
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+#define WHY_MAX 384
+
+/* Serialises every slow path and the table; held across fork. */
+static pthread_mutex_t mmap_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool swept;
+
+static const struct shim_config *config(void)
+{
+	return &shim_state.config;
+}
+
+static size_t page_size(void)
+{
+	static size_t page;
+
+	if (!page)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+static size_t page_round(size_t len)
+{
+	return (len + page_size() - 1) & ~(page_size() - 1);
+}
+
+/* A candidate that cannot be backed: the plain call, or ENOMEM (strict). */
+static void *unbacked(enum shim_reason reason, const char *why, void *addr,
+		      size_t len, int prot, int flags, int fd, off_t offset)
+{
+	if (config()->mode == SHIM_MODE_STRICT) {
+		shim_log_once(reason, SHIM_LOG_ERROR,
+			      "refusing mmap(%zu bytes, MAP_SHARED) with ENOMEM: %s: %s",
+			      len, shim_reason_text(reason), why);
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	shim_log_once(reason, reason == SHIM_REASON_MMAP_FOREIGN ?
+		      SHIM_LOG_ERROR : SHIM_LOG_WARN,
+		      "shared mappings pass through unbacked: %s: %s",
+		      shim_reason_text(reason), why);
+	return raw_mmap(addr, len, prot, flags, fd, offset);
+}
+
+/* What /proc/self/fd and fstat say about the fd; false if unknowable. */
+static bool describe_file(int fd, char *path, size_t path_size,
+			  struct shim_mmap_file *file, struct stat *st)
+{
+	char link[64];
+
+	shim_format(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, path_size - 1);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (n <= 0 || (size_t)n >= path_size - 1 || fl < 0 || fstat(fd, st) != 0)
+		return false;
+	path[n] = '\0';
+	file->path = path;
+	file->regular = S_ISREG(st->st_mode);
+	file->deleted = st->st_nlink == 0;
+	file->file_size = (uint64_t)st->st_size;
+	file->access_mode = fl & O_ACCMODE;
+	return true;
+}
+
+static void first_use_sweep(void)
+{
+	if (swept)
+		return;
+	swept = true;
+	mmap_region_sweep(config()->mount, geteuid());
+}
+
+/* Attaches region_fd and records it; MAP_FAILED with why on failure. */
+static void *attach(struct shim_mapping *entry, int region_fd,
+		    uint64_t region_size, char *why, size_t why_size)
+{
+	void *at = raw_mmap(NULL, region_size, entry->prot, MAP_SHARED,
+			    region_fd, 0);
+
+	if (at == MAP_FAILED) {
+		shim_format(why, why_size, "attaching %llu bytes: %s",
+			    (unsigned long long)region_size, strerror(errno));
+		return MAP_FAILED;
+	}
+	entry->addr = (uintptr_t)at;
+	entry->region_size = region_size;
+	if (!mmap_table_add(entry)) {
+		raw_munmap(at, region_size);
+		shim_format(why, why_size, "%d mappings are backed already",
+			    SHIM_MMAP_MAX);
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	/* MAP_POPULATE does not populate an attachment; ask for it. */
+	if (entry->flags & MAP_POPULATE)
+		raw_madvise(at, entry->len, MADV_POPULATE_READ);
+	return at;
+}
+
+static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
+		       int prot, int flags, int fd, off_t offset)
+{
+	char path[PATH_MAX], why[WHY_MAX];
+	struct shim_mmap_file file;
+	struct stat st;
+
+	if (!describe_file(fd, path, sizeof(path), &file, &st) || offset < 0)
+		return raw_mmap(addr, len, prot, flags, fd, offset);
+	if (!shim_mmap_file_ok(config(), &file, (uint64_t)offset, len, prot,
+			       why, sizeof(why))) {
+		shim_log(SHIM_LOG_DEBUG, "mmap passes through: %s", why);
+		return raw_mmap(addr, len, prot, flags, fd, offset);
+	}
+
+	struct shim_file_range range = {
+		.dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino,
+		.offset = (uint64_t)offset, .len = page_round(len),
+		.euid = geteuid(), .prot = prot,
+	};
+	struct shim_mapping entry = {
+		.len = page_round(len), .file_backed = true, .offset = range.offset,
+		.prot = prot, .flags = flags, .region_fd = -1, .file_fd = -1,
+	};
+	uint64_t region_size;
+	int region_fd;
+
+	first_use_sweep();
+	shim_file_region_name(entry.name, sizeof(entry.name), &range);
+	switch (mmap_region_file(config()->mount, ms->alignment, &range, fd,
+				 &region_fd, &region_size, why, sizeof(why))) {
+	case MMAP_REGION_OK:
+		break;
+	case MMAP_REGION_FOREIGN:
+		return unbacked(SHIM_REASON_MMAP_FOREIGN, why, addr, len, prot,
+				flags, fd, offset);
+	case MMAP_REGION_FAILED:
+		return unbacked(SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
+				prot, flags, fd, offset);
+	}
+	/* Our own descriptor: the program may close its fd after mmap(). */
+	entry.file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+	if (entry.file_fd < 0)
+		entry.file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	entry.region_fd = region_fd;
+
+	void *at = entry.file_fd < 0 ? MAP_FAILED :
+		   attach(&entry, region_fd, region_size, why, sizeof(why));
+
+	if (at == MAP_FAILED) {
+		if (entry.file_fd >= 0)
+			close(entry.file_fd);
+		else
+			shim_format(why, sizeof(why), "dup: %s", strerror(errno));
+		mmap_region_release(config()->mount, entry.name, region_fd, true);
+		return unbacked(errno == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
+				SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
+				prot, flags, fd, offset);
+	}
+	shim_log(SHIM_LOG_INFO, "mmap of %s (offset %lld, %zu bytes) backed by %s/%s at %p",
+		 path, (long long)offset, len, config()->mount, entry.name, at);
+	return at;
+}
+
+static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
+		       int prot, int flags, int fd, off_t offset)
+{
+	char why[WHY_MAX];
+	int extra = flags & (MAP_NORESERVE | MAP_HUGETLB |
+			     (MAP_HUGE_MASK << MAP_HUGE_SHIFT));
+	size_t unit = page_size();
+
+	if (flags & MAP_HUGETLB) {
+		int shift = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+
+		/* Without size bits: x86_64's default huge page size. */
+		unit = shift ? (size_t)1 << shift : (size_t)2 << 20;
+	}
+
+	struct shim_mapping entry = {
+		.len = (len + unit - 1) & ~(unit - 1), .file_backed = false,
+		.prot = prot, .flags = flags, .region_fd = -1, .file_fd = -1,
+	};
+	uint64_t region_size;
+	int region_fd;
+
+	first_use_sweep();
+	if (mmap_region_anon(config()->mount, ms->alignment, entry.len, prot,
+			     extra, &region_fd, &region_size, why,
+			     sizeof(why)) != MMAP_REGION_OK)
+		return unbacked(SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
+				prot, flags, fd, offset);
+
+	void *at = attach(&entry, region_fd, region_size, why, sizeof(why));
+	int saved = errno;
+
+	close(region_fd);
+	if (at == MAP_FAILED)
+		return unbacked(saved == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
+				SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
+				prot, flags, fd, offset);
+	shim_log(SHIM_LOG_INFO, "anonymous shared mmap of %zu bytes backed by an msharefs region at %p",
+		 len, at);
+	return at;
+}
+
+/* Undoes a whole backed mapping: the attachment and our hold on the region. */
+static void drop(int index)
+{
+	struct shim_mapping *e = mmap_table_at(index);
+
+	raw_munmap((void *)e->addr, e->region_size);
+	if (e->file_backed) {
+		close(e->file_fd);
+		mmap_region_release(config()->mount, e->name, e->region_fd,
+				    !e->lock_inherited);
+	}
+	mmap_table_remove(index);
+}
+
+/*
+ * Turns a backed file mapping into a plain one at the same address, so
+ * that a call the attachment cannot take (partial munmap, mprotect,
+ * mremap) can be applied to it.  Both views go through the file's page
+ * cache, so no data is lost or split.  Another thread touching the range
+ * during the switch faults; the shim cannot prevent that.
+ */
+static int convert(int index)
+{
+	struct shim_mapping e = *mmap_table_at(index);
+
+	raw_munmap((void *)e.addr, e.region_size);
+
+	void *at = raw_mmap((void *)e.addr, e.len, e.prot,
+			    MAP_SHARED | MAP_FIXED_NOREPLACE, e.file_fd,
+			    (off_t)e.offset);
+	int saved = errno;
+
+	if (at != (void *)e.addr) {
+		if (at != MAP_FAILED)
+			raw_munmap(at, e.len);
+		shim_log(SHIM_LOG_ERROR,
+			 "cannot remap %s as a plain mapping at %p: %s; the range is now unmapped",
+			 e.name, (void *)e.addr, strerror(saved));
+	} else {
+		shim_log(SHIM_LOG_DEBUG, "%p: region %s replaced by a plain mapping",
+			 (void *)e.addr, e.name);
+	}
+	close(e.file_fd);
+	mmap_region_release(config()->mount, e.name, e.region_fd,
+			    !e.lock_inherited);
+	mmap_table_remove(index);
+	errno = saved;
+	return at == (void *)e.addr ? 0 : -1;
+}
+
+static bool covers(const struct shim_mapping *e, uintptr_t addr, size_t len)
+{
+	return addr <= e->addr && addr + len >= e->addr + e->len;
+}
+
+static void say_unsupported(const char *call)
+{
+	shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+		      "%s on part of a backed anonymous shared mapping fails: %s",
+		      call, shim_reason_text(SHIM_REASON_MMAP_UNSUPPORTED));
+}
+
+/*
+ * Before a call that the attachments in [addr, addr+len) cannot take:
+ * converts the file-backed ones; fails with fail_errno if an anonymous one
+ * is hit (unless it is covered whole and whole_ok).  Returns 0 or -1.
+ */
+static int make_plain(uintptr_t addr, size_t len, const char *call,
+		      int fail_errno, bool whole_ok)
+{
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len)) {
+		const struct shim_mapping *e = mmap_table_at(i);
+
+		if (!e->file_backed && !(whole_ok && covers(e, addr, len))) {
+			say_unsupported(call);
+			errno = fail_errno;
+			return -1;
+		}
+	}
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len)) {
+		const struct shim_mapping *e = mmap_table_at(i);
+
+		if (whole_ok && covers(e, addr, len))
+			drop(i);
+		else if (convert(i) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		       off_t offset)
+{
+	/* MAP_FIXED over a backed mapping replaces (part of) it. */
+	if ((flags & MAP_FIXED) && mmap_table_in_use()) {
+		pthread_mutex_lock(&mmap_lock);
+		int rc = make_plain((uintptr_t)addr, len, "mmap(MAP_FIXED)",
+				    EINVAL, true);
+		pthread_mutex_unlock(&mmap_lock);
+		if (rc != 0)
+			return MAP_FAILED;
+	}
+
+	enum shim_mmap_verdict verdict = shim_mmap_screen(config(), len, prot,
+							  flags);
+
+	if (verdict == SHIM_MMAP_PASS)
+		return raw_mmap(addr, len, prot, flags, fd, offset);
+	if (verdict == SHIM_MMAP_REFUSE) {
+		shim_log_once(SHIM_REASON_CONFIG_MALFORMED, SHIM_LOG_ERROR,
+			      "refusing mmap(MAP_SHARED) (ENOMEM): MSHARE_SHIM_MODE=strict and the configuration is malformed: %s",
+			      config()->error);
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+
+	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+
+	if (!ms->available)
+		return unbacked(SHIM_REASON_NO_MSHAREFS, ms->why, addr, len, prot,
+				flags, fd, offset);
+
+	pthread_mutex_lock(&mmap_lock);
+	void *at = verdict == SHIM_MMAP_FILE ?
+		   back_file(ms, addr, len, prot, flags, fd, offset) :
+		   back_anon(ms, addr, len, prot, flags, fd, offset);
+	int saved = errno;
+
+	pthread_mutex_unlock(&mmap_lock);
+	errno = saved;
+	return at;
+}
+
+int mmap_backed_munmap(void *addr, size_t len)
+{
+	pthread_mutex_lock(&mmap_lock);
+	int rc = make_plain((uintptr_t)addr, len, "munmap", EINVAL, true);
+	int saved = errno;
+
+	pthread_mutex_unlock(&mmap_lock);
+	if (rc != 0) {
+		errno = saved;
+		return -1;
+	}
+	return raw_munmap(addr, len);
+}
+
+void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
+			 int flags, void *new_addr)
+{
+	pthread_mutex_lock(&mmap_lock);
+	/* old_size 0 duplicates a shared mapping: it still concerns old. */
+	int rc = make_plain((uintptr_t)old, old_size ? old_size : 1, "mremap",
+			    ENOMEM, false);
+	int saved = errno;
+
+	pthread_mutex_unlock(&mmap_lock);
+	if (rc != 0) {
+		errno = saved;
+		return MAP_FAILED;
+	}
+	return raw_mremap(old, old_size, new_size, flags, new_addr);
+}
+
+int mmap_backed_mprotect(void *addr, size_t len, int prot)
+{
+	pthread_mutex_lock(&mmap_lock);
+	int i = mmap_table_find_overlap(-1, (uintptr_t)addr, len);
+
+	/* The protection it already has: nothing to do, keep the region. */
+	if (i >= 0 && mmap_table_find_overlap(i, (uintptr_t)addr, len) < 0) {
+		const struct shim_mapping *e = mmap_table_at(i);
+
+		if (e->addr == (uintptr_t)addr && page_round(len) == e->len &&
+		    e->prot == prot) {
+			pthread_mutex_unlock(&mmap_lock);
+			return 0;
+		}
+	}
+
+	int rc = make_plain((uintptr_t)addr, len, "mprotect", EINVAL, false);
+	int saved = errno;
+
+	pthread_mutex_unlock(&mmap_lock);
+	if (rc != 0) {
+		errno = saved;
+		return -1;
+	}
+	return raw_mprotect(addr, len, prot);
+}
+
+int mmap_backed_madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	pthread_mutex_lock(&mmap_lock);
+	int i = len ? mmap_table_find_overlap(-1, a, len) : -1;
+
+	if (i < 0) {
+		pthread_mutex_unlock(&mmap_lock);
+		return raw_madvise(addr, len, advice);
+	}
+
+	const struct shim_mapping e = *mmap_table_at(i);
+	bool inside = a >= e.addr && a + len <= e.addr + e.len;
+	enum shim_madvise_rule rule = inside ?
+		shim_madvise_rule(advice, covers(&e, a, len), e.file_backed) :
+		SHIM_MADV_EINVAL;
+	int rc = 0;
+
+	switch (rule) {
+	case SHIM_MADV_SUCCEED:
+		break;
+	case SHIM_MADV_WHOLE:
+		rc = raw_madvise((void *)e.addr, e.region_size, advice);
+		break;
+	case SHIM_MADV_KERNEL:
+		rc = raw_madvise(addr, len, advice);
+		break;
+	case SHIM_MADV_PUNCH:
+		/* What MADV_REMOVE does to a shared file mapping. */
+		if (!(e.prot & PROT_WRITE)) {
+			errno = EACCES;
+			rc = -1;
+			break;
+		}
+		rc = fallocate(e.file_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       (off_t)(e.offset + (a - e.addr)),
+			       (off_t)page_round(len));
+		break;
+	case SHIM_MADV_EINVAL:
+		shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+			      "madvise(%p, %zu, %d) on a backed mapping fails with EINVAL",
+			      addr, len, advice);
+		errno = EINVAL;
+		rc = -1;
+		break;
+	}
+	int saved = errno;
+
+	pthread_mutex_unlock(&mmap_lock);
+	errno = saved;
+	return rc;
+}
+
+void mmap_backed_lock_for_fork(void)
+{
+	pthread_mutex_lock(&mmap_lock);
+}
+
+void mmap_backed_unlock_in_parent(void)
+{
+	pthread_mutex_unlock(&mmap_lock);
+}
+
+/*
+ * flock() locks belong to the open file description, which fork shares:
+ * a child letting go must not convert the lock its parent holds.  So the
+ * child opens each region again (a new description) and locks that.
+ */
+void mmap_backed_after_fork_in_child(void)
+{
+	for (int i = mmap_table_find_overlap(-1, 0, UINTPTR_MAX); i >= 0;
+	     i = mmap_table_find_overlap(i, 0, UINTPTR_MAX)) {
+		struct shim_mapping *e = mmap_table_at(i);
+		char link[64];
+
+		if (!e->file_backed || e->lock_inherited)
+			continue;
+		shim_format(link, sizeof(link), "/proc/self/fd/%d", e->region_fd);
+
+		int fd = open(link, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0 && flock(fd, LOCK_SH) == 0 &&
+		    dup3(fd, e->region_fd, O_CLOEXEC) >= 0) {
+			close(fd);
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		e->lock_inherited = true;
+	}
+	pthread_mutex_unlock(&mmap_lock);
+}
+
+void mmap_backed_release_at_exit(void)
+{
+	if (!mmap_table_in_use())
+		return;
+	pthread_mutex_lock(&mmap_lock);
+	for (int i = mmap_table_find_overlap(-1, 0, UINTPTR_MAX); i >= 0;
+	     i = mmap_table_find_overlap(i, 0, UINTPTR_MAX)) {
+		struct shim_mapping *e = mmap_table_at(i);
+
+		/*
+		 * The mapping stays (code running after us may use it); only
+		 * the name goes when nobody else holds the region.  The fd
+		 * stays open until exit closes it.
+		 */
+		if (e->file_backed && !e->lock_inherited) {
+			char path[PATH_MAX];
+
+			shim_format(path, sizeof(path), "%s/%s", config()->mount,
+				    e->name);
+			if (flock(e->region_fd, LOCK_EX | LOCK_NB) == 0) {
+				unlink(path);
+				e->lock_inherited = true;
+			}
+		}
+	}
+	pthread_mutex_unlock(&mmap_lock);
+}

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Benchmarks: what page-table sharing buys and what the shim costs.
+#
+#   make bench            the full sweep: shim overhead on the host, then the
+#                         page-table scaling sweep in the VM (256 MiB,
+#                         N = 1..64), the extrapolation to a 300 GB SGA;
+#                         results (CSV, PNG, logs) in $(BENCH_OUT)
+#   tests/bench/bench-quick.sh   the small CI variant (TAP), for the VM suite
+#
+# The programs are check_PROGRAMS so that "make check" builds them for the VM
+# suite; "make bench" builds what it needs itself.
+
+tests_bench_kernel_helpers = \
+	tests/kernel/mshare-child.c \
+	tests/kernel/mshare-child.h \
+	tests/kernel/mshare-procfs.c \
+	tests/kernel/mshare-procfs.h
+
+check_PROGRAMS += tests/bench/pt-scaling
+tests_bench_pt_scaling_SOURCES = \
+	$(tests_bench_kernel_helpers) \
+	tests/bench/pt-scaling.c
+tests_bench_pt_scaling_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
+
+check_PROGRAMS += tests/bench/shim-overhead
+tests_bench_shim_overhead_SOURCES = tests/bench/shim-overhead.c
+tests_bench_shim_overhead_LDADD = -ldl
+
+dist_noinst_SCRIPTS += \
+	tests/bench/run-pt-scaling.sh \
+	tests/bench/run-shim-overhead.sh \
+	tests/bench/bench-quick.sh \
+	tests/bench/extrapolate.sh
+
+BENCH_OUT = $(abs_top_builddir)/bench-out
+BENCH_DEPS = \
+	tests/bench/pt-scaling$(EXEEXT) \
+	tests/bench/shim-overhead$(EXEEXT) \
+	shim/libmshare-shim.la
+
+.PHONY: bench bench-quick
+bench: $(BENCH_DEPS)
+	@mkdir -p '$(BENCH_OUT)'
+	rm -f '$(BENCH_OUT)/targets.txt'
+	bash '$(srcdir)/tests/bench/run-shim-overhead.sh' \
+		--builddir '$(abs_top_builddir)' --out '$(BENCH_OUT)'
+	bash '$(srcdir)/tests/bench/run-pt-scaling.sh' \
+		--builddir '$(abs_top_builddir)' --out '$(BENCH_OUT)'
+	bash '$(srcdir)/tests/bench/extrapolate.sh' \
+		--csv '$(BENCH_OUT)/pt-scaling.csv' | tee '$(BENCH_OUT)/extrapolation.txt'
+	@echo; echo "Targets:"; cat '$(BENCH_OUT)/targets.txt'
+	@echo "Results in $(BENCH_OUT)"
+
+bench-quick: $(BENCH_DEPS)
+	top_builddir='$(abs_top_builddir)' bash '$(srcdir)/tests/bench/bench-quick.sh'

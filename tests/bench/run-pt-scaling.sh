@@ -1,0 +1,257 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Page-table memory and attach+first-touch time of a SysV segment versus the
+# number of attached processes: stock SysV, SysV with SHM_HUGETLB, and SysV
+# under the shim (msharefs), all in one run on the patched kernel.
+#
+# Usage: tests/bench/run-pt-scaling.sh [OPTIONS]
+#   --quick          128 MiB, N = 1,4,16 (default: 256 MiB, N = 1..64)
+#   --size MiB       segment size
+#   --procs LIST     comma-separated process counts
+#   --out DIR        results directory (default ./bench-out): pt-scaling.csv,
+#                    pt-scaling.png, pt-scaling.txt (table), pt-scaling-vm.log
+#   --builddir DIR   build tree with tests/bench/pt-scaling and the shim
+#                    (default $top_builddir, else the current directory)
+#   --timeout SEC    VM time limit (default 3600)
+#   --guest          measure on this kernel and print the raw results between
+#                    marker lines (what runs inside the VM)
+#   -h, --help       this text
+#
+# On a kernel without msharefs the measurement runs in the VM
+# (kernel/vm-run.sh) and the results come back on its stdout; the table,
+# CSV and PNG are made on the host. Targets (printed, and appended to
+# OUT/targets.txt): >= 50x less page-table memory at the largest N, >= 100x
+# faster attach+first touch by the later attachers.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BEGIN_MARK='=== PT-SCALING RESULTS BEGIN ==='
+END_MARK='=== PT-SCALING RESULTS END ==='
+
+usage() { sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; }
+die() {
+	echo "run-pt-scaling.sh: $*" >&2
+	exit 2
+}
+
+size=256 procs=1,2,4,8,16,32,64 out=./bench-out timeout=3600 guest=0
+builddir=${top_builddir:-$PWD}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) size=128 procs=1,4,16 ;;
+	--size) [ $# -ge 2 ] || die "$1 needs an argument"; size=$2; shift ;;
+	--procs) [ $# -ge 2 ] || die "$1 needs an argument"; procs=$2; shift ;;
+	--out) [ $# -ge 2 ] || die "$1 needs an argument"; out=$2; shift ;;
+	--builddir) [ $# -ge 2 ] || die "$1 needs an argument"; builddir=$2; shift ;;
+	--timeout) [ $# -ge 2 ] || die "$1 needs an argument"; timeout=$2; shift ;;
+	--guest) guest=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) die "unknown option: $1" ;;
+	esac
+	shift
+done
+if ! [[ $size =~ ^[0-9]+$ ]] || [ "$size" -eq 0 ]; then
+	die "--size wants MiB, got '$size'"
+fi
+[[ $procs =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--procs wants N,N,..., got '$procs'"
+builddir=$(cd "$builddir" && pwd)
+prog=$builddir/tests/bench/pt-scaling
+shim=$builddir/shim/.libs/libmshare-shim.so
+[ -x "$prog" ] || die "$prog not built (make -C $builddir tests/bench/pt-scaling)"
+[ -f "$shim" ] || die "$shim not built (make -C $builddir)"
+
+have_msharefs() { [ -r "${MSHARE_MOUNT:-/sys/fs/mshare}/mshare_info" ]; }
+
+# The measurement itself: the three modes, raw output between the markers.
+measure() {
+	local mode rc cal hz n
+	echo "$BEGIN_MARK"
+	echo "# kernel $(uname -r), $(nproc) CPUs, MemTotal $(awk '/^MemTotal/ {print $2}' /proc/meminfo) kB, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
+	# One clock calibration for all three modes, so their times compare.
+	cal=$("$prog" --calibrate)
+	grep '^#' <<<"$cal" || true
+	hz=$(tail -n 1 <<<"$cal")
+	"$prog" --warmup "${MSHARE_BENCH_WARMUP_MIB:-1536}" || true
+	# The modes take turns at every N, so that a change in the machine's
+	# load hits them alike and the ratios at one N compare like with like.
+	for n in ${procs//,/ }; do
+		for mode in stock hugetlb shim; do
+			echo "# --- mode $mode procs $n"
+			rc=0
+			if [ "$mode" = shim ]; then
+				LD_PRELOAD=$shim MSHARE_SHIM_SHM=all \
+					MSHARE_SHIM_MIN_SIZE=${MSHARE_SHIM_MIN_SIZE:-${size}M} \
+					MSHARE_SHIM_MODE=strict \
+					"$prog" --mode "$mode" --size "$size" --procs "$n" --tsc-hz "$hz" || rc=$?
+			else
+				"$prog" --mode "$mode" --size "$size" --procs "$n" --tsc-hz "$hz" || rc=$?
+			fi
+			echo "# --- mode $mode procs $n exit $rc"
+		done
+	done
+	echo "$END_MARK"
+}
+
+if [ "$guest" = 1 ]; then
+	have_msharefs || echo "# note: no msharefs here; the shim mode will skip"
+	measure
+	exit 0
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+log=$out/pt-scaling-vm.log
+csv=$out/pt-scaling.csv
+table=$out/pt-scaling.txt
+png=$out/pt-scaling.png
+
+# Huge pages for the SHM_HUGETLB mode: the segment plus a little slack.
+hugepages=$(((size + 1) / 2 + 8))
+if have_msharefs; then
+	echo "run-pt-scaling.sh: msharefs is here; measuring on this kernel" >&2
+	measure | tee "$log"
+else
+	echo "run-pt-scaling.sh: measuring in the VM ($size MiB, N = $procs, $hugepages huge pages reserved)" >&2
+	rc=0
+	(cd "$builddir" && "$REPO/kernel/vm-run.sh" --timeout "$timeout" \
+		--hugepages "$hugepages" -- bash "$HERE/run-pt-scaling.sh" \
+		--guest --size "$size" --procs "$procs" --builddir "$builddir") \
+		>"$log" || rc=$?
+	if [ $rc -ne 0 ]; then
+		tail -n 30 "$log" >&2
+		echo "run-pt-scaling.sh: the VM run failed (exit $rc); output in $log" >&2
+		exit 1
+	fi
+fi
+
+# The raw results, then the CSV (one header, rows of every mode).
+sed -n "/^$BEGIN_MARK\$/,/^$END_MARK\$/p" "$log" >"$out/pt-scaling.raw"
+grep -q "^$END_MARK\$" "$out/pt-scaling.raw" ||
+	{ echo "run-pt-scaling.sh: no results in $log" >&2; exit 1; }
+{
+	grep -m1 '^mode,procs,' "$out/pt-scaling.raw"
+	grep -E '^(stock|hugetlb|shim),' "$out/pt-scaling.raw"
+} >"$csv"
+grep -E '^# (SKIP|--- mode .* exit [^0])' "$out/pt-scaling.raw" | sort -u >&2 || true
+grep -q '^shim,' "$csv" || { echo "run-pt-scaling.sh: no shim results (see $log)" >&2; exit 1; }
+grep -q '^stock,' "$csv" || { echo "run-pt-scaling.sh: no stock results (see $log)" >&2; exit 1; }
+
+# Table and ratios.
+awk -F, -v size="$size" '
+NR == 1 { next }
+{
+	key = $1 SUBSEP $2
+	seg[key] = $8; vmpte[key] = $5; first[key] = $9; later[key] = $10
+	lfaults[key] = $12; pages = $4
+	if (!($2 in seen)) { seen[$2] = 1; ns[++n] = $2 }
+	have[$1] = 1
+}
+function kb(v) { return v == "" ? "-" : sprintf("%d", v) }
+function ms(v) { return v == "" ? "-" : sprintf("%.1f", v) }
+function ratio(a, b) { return (a == "" || b == "" || b <= 0) ? "-" : sprintf("%.1fx", a / b) }
+END {
+	printf "Page-table scaling: SysV segment of %d MiB (%d pages of 4 KiB), each process shmget+shmat by key and touches every page\n", size, pages
+	printf "segment page tables = growth of PageTables (/proc/meminfo) minus the processes'"'"' own tables\n\n"
+	printf "%5s | %11s %11s %11s | %11s %11s | %9s | %10s %10s %10s | %8s\n", \
+		"", "segment", "page tables", "(kB)", "summed VmPTE", "growth (kB)", "PT ratio", \
+		"later", "attach+touch", "(ms)", "touch"
+	printf "%5s | %11s %11s %11s | %11s %11s | %9s | %10s %10s %10s | %8s\n", \
+		"N", "stock", "hugetlb", "shim", "stock", "shim", "stock/shim", \
+		"stock", "hugetlb", "shim", "ratio"
+	for (i = 1; i <= n; i++) {
+		N = ns[i]
+		printf "%5d | %11s %11s %11s | %11s %11s | %9s | %10s %10s %10s | %8s\n", N, \
+			kb(seg["stock", N]), kb(seg["hugetlb", N]), kb(seg["shim", N]), \
+			kb(vmpte["stock", N]), kb(vmpte["shim", N]), \
+			ratio(seg["stock", N], seg["shim", N]), \
+			(N > 1 ? ms(later["stock", N]) : "-"), (N > 1 ? ms(later["hugetlb", N]) : "-"), \
+			(N > 1 ? ms(later["shim", N]) : "-"), \
+			(N > 1 ? ratio(later["stock", N], later["shim", N]) : "-")
+	}
+	printf "\nFirst attacher (attach + write every page, ms) and faults per later attacher (median):\n"
+	printf "%5s | %10s %10s %10s | %10s %10s %10s\n", "N", "stock", "hugetlb", "shim", "stock", "hugetlb", "shim"
+	for (i = 1; i <= n; i++) {
+		N = ns[i]
+		printf "%5d | %10s %10s %10s | %10s %10s %10s\n", N, \
+			ms(first["stock", N]), ms(first["hugetlb", N]), ms(first["shim", N]), \
+			(N > 1 ? kb(lfaults["stock", N]) : "-"), (N > 1 ? kb(lfaults["hugetlb", N]) : "-"), \
+			(N > 1 ? kb(lfaults["shim", N]) : "-")
+	}
+	if (!have["hugetlb"])
+		printf "\n(hugetlb: skipped, see the reason above)\n"
+}' "$csv" | tee "$table"
+
+# Targets, at the largest N measured.
+targets=$(awk -F, '
+NR == 1 { next }
+{ key = $1 SUBSEP $2; seg[key] = $8; later[key] = $10; lf[key] = $12; pages = $4
+  if ($2 + 0 > maxn) maxn = $2 + 0 }
+END {
+	N = maxn
+	s = seg["stock", N]; m = seg["shim", N]
+	r = m > 0 ? s / m : 0
+	printf "page tables at N=%d: stock %d kB, shim %d kB -> %.1fx less (target >= 50x): %s\n", \
+		N, s, m, r, (r >= 50 ? "MET" : "MISSED")
+	if (r < 50)
+		printf "  why: the shim pays once for the region'"'"'s own tables (%d kB for %d pages, the same as one stock process) plus %.1f kB per attacher; %d processes cannot give more than about %dx over stock'"'"'s one copy per process\n", \
+			seg["shim", 1], pages, (N > 1 ? (m - seg["shim", 1]) / (N - 1) : 0), N, N
+	if (N > 1) {
+		a = later["stock", N]; b = later["shim", N]
+		t = b > 0 ? a / b : 0
+		printf "later attachers at N=%d: stock %.1f ms, shim %.1f ms (median attach + touch of %d pages) -> %.1fx faster (target >= 100x): %s\n", \
+			N, a, b, pages, t, (t >= 100 ? "MET" : "MISSED")
+		printf "  faults per later attacher: stock %d, shim %d; per page: stock %.2f us, shim %.3f us\n", \
+			lf["stock", N], lf["shim", N], a * 1000 / pages, b * 1000 / pages
+		if (t < 100)
+			printf "  why: the shim'"'"'s later attachers take %d faults instead of %d, so what remains is the cost of touching %d already-mapped pages (TLB misses and memory access; QEMU TCG emulates each TLB refill in software, %.3f us/page here) plus attach (shmget, IPC_STAT, open, mmap, shmat); the fault-to-access cost ratio bounds the speed-up under TCG\n", \
+				lf["shim", N], lf["stock", N], pages, b * 1000 / pages
+	}
+}' "$csv")
+echo
+echo "$targets"
+echo "$targets" >>"$out/targets.txt"
+
+# The plot: page-table bytes and later-attacher time versus N.
+if command -v gnuplot >/dev/null; then
+	term=png
+	# SHM_HUGETLB often needs no new page-table page at all (its PMD
+	# entries fit in tables the process already has): 0 has no place on a
+	# log scale, so say so on the plot.
+	hugetlb_label=""
+	if grep -q '^hugetlb,' "$csv" && ! awk -F, '$1 == "hugetlb" && $8 > 0 { f = 1 } END { exit !f }' "$csv"; then
+		hugetlb_label="set label 1 'SHM\\_HUGETLB: no new page-table pages at any N' at graph 0.03, graph 0.06"
+	fi
+	gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo && term=pngcairo
+	if gnuplot <<EOF; then
+set terminal $term size 1280,560
+set output '$png'
+set datafile separator ','
+set multiplot layout 1,2 title 'SysV segment of $size MiB: N processes each attach it and touch every page'
+set logscale xy
+set key top left
+set grid
+set xlabel 'processes attached (N)'
+set ylabel 'page-table memory for the segment (bytes)'
+set format y '%.0s %cB'
+set xtics (1,2,4,8,16,32,64,128,256)
+set xrange [0.8:*]
+$hugetlb_label
+plot '< grep ^stock, "$csv"' using 2:(\$8 > 0 ? \$8 * 1024 : NaN) with linespoints lw 2 title 'stock SysV', \
+     '< grep ^hugetlb, "$csv"' using 2:(\$8 > 0 ? \$8 * 1024 : NaN) with linespoints lw 2 title 'SysV SHM\_HUGETLB', \
+     '< grep ^shim, "$csv"' using 2:(\$8 > 0 ? \$8 * 1024 : NaN) with linespoints lw 2 title 'SysV + shim (msharefs)'
+set ylabel 'later attachers: shmget+shmat+touch all (ms, median)'
+set format y '%g'
+plot '< grep ^stock, "$csv"' using 2:((\$2 > 1 && \$10 > 0) ? \$10 : NaN) with linespoints lw 2 title 'stock SysV', \
+     '< grep ^hugetlb, "$csv"' using 2:((\$2 > 1 && \$10 > 0) ? \$10 : NaN) with linespoints lw 2 title 'SysV SHM\_HUGETLB', \
+     '< grep ^shim, "$csv"' using 2:((\$2 > 1 && \$10 > 0) ? \$10 : NaN) with linespoints lw 2 title 'SysV + shim (msharefs)'
+unset multiplot
+EOF
+		echo "plot: $png"
+	else
+		echo "run-pt-scaling.sh: gnuplot failed; no plot" >&2
+	fi
+else
+	echo "run-pt-scaling.sh: gnuplot not installed; no plot" >&2
+fi
+echo "results: $csv, $table, raw output $log"

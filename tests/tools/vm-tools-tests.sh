@@ -1,0 +1,224 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# mshare-stat and mshare-run against real msharefs.  Runs INSIDE the VM as
+# root, with the built tree at the same path and msharefs mounted on
+# /sys/fs/mshare; prints TAP.  From the host:
+#   kernel/vm-run.sh --mem 2048 -- bash tests/tools/vm-tools-tests.sh
+# (make check builds tests/shim/shim-vm-helper, which this uses.)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+builddir=$(cd "${top_builddir:-${MSHARE_TOP_BUILDDIR:-$here/../..}}" && pwd)
+mount=/sys/fs/mshare
+stat=$builddir/tools/mshare-stat
+run=$builddir/tools/mshare-run
+lib=$builddir/shim/.libs/libmshare-shim.so
+helper=$builddir/tests/shim/shim-vm-helper
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+show() { sed 's/^/#   /' "$@" || true; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP must run as root"
+	exit 0
+fi
+for f in "$stat" "$run" "$lib" "$helper"; do
+	if [ ! -e "$f" ]; then
+		echo "Bail out! $f is not built"
+		exit 1
+	fi
+done
+if [ ! -r "$mount/mshare_info" ]; then
+	echo "Bail out! no msharefs at $mount"
+	exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vm-tools.XXXXXX")
+base=$((0x5e7a0000 + ($$ % 0x1000) * 16))
+keyhex() { printf '%08x' $((base + $1)); }
+holders=()
+ids=()
+cleanup() {
+	local p
+	for p in "${holders[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	for p in "${ids[@]}"; do ipcrm -m "$p" 2>/dev/null || true; done
+	for p in 0 1 2 3 4 5; do rm -f "$mount/sysv.$(keyhex "$p")."* "$mount/.creating.$(keyhex "$p")."*; done
+	rm -f "$mount/.tmp.vm-tools.$$".*
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+rc=0
+r() {
+	rc=0
+	"$@" >"$work/out" 2>"$work/err" </dev/null || rc=$?
+}
+check() { # check DESCRIPTION STATUS [PATTERN FILE]...
+	local desc=$1 want=$2 good=1
+	shift 2
+	[ "$rc" = "$want" ] || good=0
+	while [ $# -ge 2 ]; do
+		grep -Eq -- "$1" "$2" || { good=0; echo "# missing /$1/ in ${2##*/}"; }
+		shift 2
+	done
+	if [ "$good" = 1 ]; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		echo "# exit status $rc (want $want); stdout:"
+		show "$work/out"
+		echo "# stderr:"
+		show "$work/err"
+	fi
+}
+# A simple command (not a function), so that `shim ... &` leaves the
+# program's own pid in $!.
+shim=(env LD_PRELOAD="$lib" MSHARE_SHIM_SHM=all MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE=strict)
+region_of() { # region_of ID: the region file name of segment ID
+	local id=$1 cpid key
+	read -r key cpid < <(awk -v id="$id" '$2 == id { print $1, $5 }' /proc/sysvipc/shm)
+	printf 'sysv.%08x.%s.%s' $((key & 0xffffffff)) "$id" "$cpid"
+}
+
+r "$stat"
+check "mshare-stat finds msharefs and the alignment" 0 \
+	"^msharefs: supported by this kernel, mounted at $mount\$" "$work/out" \
+	"^alignment: 512 GiB \\(549755813888 bytes\\)\$" "$work/out"
+
+# A backed segment and two processes attached to it, its pages touched.
+id1=$("${shim[@]}" "$helper" create $((base + 1)) $((128 << 20)) 0600)
+ids+=("$id1")
+name1=$(region_of "$id1")
+if [ -f "$mount/$name1" ]; then ok "the shim made region $name1"; else not_ok "the shim made region $name1"; find "$mount" -maxdepth 1 | show; fi
+for i in 1 2; do
+	"${shim[@]}" "$helper" hold "$id1" touch >"$work/hold$i" 2>&1 &
+	holders+=($!)
+done
+for _ in $(seq 1 600); do
+	[ "$(cat "$work/hold1" "$work/hold2" 2>/dev/null | grep -c held)" = 2 ] && break
+	sleep 0.1
+done
+if [ "$(cat "$work/hold1" "$work/hold2" | grep -c held)" = 2 ]; then ok "two holders attached and touched the segment"
+else not_ok "two holders attached and touched the segment"; show "$work/hold1" "$work/hold2"; fi
+
+r "$stat"
+cp "$work/out" "$work/stat.txt"
+block=$(awk -v name="$name1" '$0 == name { on = 1; next } on && /^$/ { exit } on' "$work/stat.txt")
+printf '%s\n' "$block" >"$work/block"
+check "mshare-stat lists the region with its key and id and the live segment" 0 \
+	"SysV key 0x$(keyhex 1), id $id1, created by pid [0-9]+: segment exists \\(128 MiB, 2 attached\\)" "$work/block"
+check "... with both attached processes" 0 "pid ${holders[0]} \\(shim-vm-helper\\)" "$work/block" \
+	"pid ${holders[1]} \\(shim-vm-helper\\)" "$work/block"
+check "... its size, owner and mode" 0 '^  size +512 GiB$' "$work/block" '^  owner +root:root \(0:0\), mode 0600$' "$work/block"
+saved=$(sed -n 's/^  saved now  *\([^=]*\) = .*/\1/p' "$work/block")
+if [ -n "$saved" ] && [ "$saved" != "0 bytes" ]; then ok "... and a positive saving ($saved)"
+else not_ok "... and a positive saving"; show "$work/block"; fi
+if grep -q 'page tables saved now: ' "$work/stat.txt"; then ok "the total saving is printed"; else not_ok "the total saving is printed"; fi
+echo "# the region as mshare-stat shows it:"
+show "$work/block"
+
+r "$stat" --json
+cp "$work/out" "$work/stat.json"
+python=$(command -v python3 || true)
+if [ -z "$python" ]; then
+	ok "--json # SKIP no python3 in the guest"
+	ok "--json content # SKIP no python3 in the guest"
+elif "$python" -m json.tool "$work/stat.json" >/dev/null 2>"$work/err"; then
+	ok "--json is valid JSON"
+	got=$("$python" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = [x for x in d["regions"] if x["name"] == sys.argv[2]][0]
+print(r["sysv"]["shmid"], r["sysv"]["state"], sorted(a["pid"] for a in r["attached"]),
+      r["saved"] > 0, d["saved_total"] >= r["saved"], d["alignment"])
+' "$work/stat.json" "$name1")
+	want="$id1 live $(printf '%s\n' "${holders[@]}" | sort -n | tr '\n' ',' | sed 's/,$//; s/,/, /g; s/^/[/; s/$/]/') True True 549755813888"
+	if [ "$got" = "$want" ]; then ok "--json: id, state, attached pids, saving"
+	else not_ok "--json: id, state, attached pids, saving"; echo "# got  $got"; echo "# want $want"; fi
+else
+	not_ok "--json is valid JSON"
+	show "$work/err"
+	not_ok "--json content"
+fi
+
+# Stale things: a segment removed with plain ipcrm (no shim), a creating
+# file and a temporary file of a dead process.
+id2=$("${shim[@]}" "$helper" create $((base + 2)) $((128 << 20)) 0600)
+name2=$(region_of "$id2")
+ipcrm -m "$id2"
+sh -c 'exit 0' &
+dead=$!
+wait "$dead" || true
+creating=.creating.$(keyhex 3).$dead
+tmpname=.tmp.vm-tools.$$.$dead
+: >"$mount/$creating"
+: >"$mount/$tmpname"
+if [ -f "$mount/$name2" ] && [ -f "$mount/$creating" ] && [ -f "$mount/$tmpname" ]; then
+	ok "stale region and temporary files in place"
+else
+	not_ok "stale region and temporary files in place"
+	find "$mount" -maxdepth 1 | show
+fi
+
+r "$stat" --gc --dry-run
+check "--gc --dry-run names the stale region and files" 0 \
+	"^would remove $name2: SysV id $id2 is gone\$" "$work/out" \
+	"^would remove \\$creating: creating file of dead pid $dead\$" "$work/out" \
+	"^would remove \\$tmpname: temporary file of dead pid $dead\$" "$work/out"
+if grep -q "$name1" "$work/out"; then not_ok "--gc --dry-run leaves the live region alone"; show "$work/out"
+else ok "--gc --dry-run leaves the live region alone"; fi
+if [ -f "$mount/$name2" ]; then ok "--dry-run removed nothing"; else not_ok "--dry-run removed nothing"; fi
+
+r "$stat" --gc -v
+check "--gc removes them and keeps the live region" 0 "^removed $name2: " "$work/out" \
+	"^removed \\$creating: " "$work/out" "^removed \\$tmpname: " "$work/out" \
+	"^kept $name1: its SysV segment exists\$" "$work/out"
+if [ ! -e "$mount/$name2" ] && [ ! -e "$mount/$creating" ] && [ ! -e "$mount/$tmpname" ] && [ -f "$mount/$name1" ]; then
+	ok "... on disk too"
+else
+	not_ok "... on disk too"
+	find "$mount" -maxdepth 1 | show
+fi
+if kill -0 "${holders[0]}" 2>/dev/null && kill -0 "${holders[1]}" 2>/dev/null; then ok "the holders are still running"
+else not_ok "the holders are still running"; fi
+r "$stat" --gc --json
+if [ -n "$python" ] && "$python" -m json.tool "$work/out" >/dev/null 2>&1 && grep -q '"removed":\[\]' "$work/out"; then
+	ok "a second --gc --json removes nothing (valid JSON)"
+else
+	if [ -z "$python" ]; then ok "a second --gc --json # SKIP no python3"
+	else not_ok "a second --gc --json removes nothing"; show "$work/out"; fi
+fi
+
+# mshare-run: a program run through it gets its segment backed.
+key4=$((base + 4))
+r "$run" --lib "$lib" --shm "$(printf '0x%x' "$key4")" --min-size 64M --mode strict -- "$helper" create "$key4" $((128 << 20)) 0600
+check "mshare-run says what will be backed and runs the program" 0 \
+	"^mshare-run: msharefs at $mount \\(alignment 512 GiB\\): SysV keys 0x$(printf '%x' "$key4") of at least 64 MiB will be backed \\(strict mode\\)\$" "$work/err" \
+	'^[0-9]+$' "$work/out"
+id4=$(cat "$work/out")
+ids+=("$id4")
+name4=$(region_of "$id4")
+if [ -f "$mount/$name4" ]; then ok "the segment made under mshare-run is backed ($name4)"
+else not_ok "the segment made under mshare-run is backed"; find "$mount" -maxdepth 1 | show; fi
+r "$run" --lib "$lib" --shm all -- "$helper" stat "$id4"
+check "mshare-run --shm all: the program can use the backed segment" 0 'nattch=0' "$work/out"
+r "$run" --lib "$lib" --shm all --mount "$work" -- true
+check "mshare-run --mount on a non-msharefs directory: passes through in try mode" 0 \
+	"msharefs not available: msharefs is not mounted at $work .*the shim will pass everything through \\(try mode\\)" "$work/err"
+r "$run" --lib "$lib" --shm all --mount "$work" --mode strict -- true
+check "... and refuses in strict mode (exit 1)" 1 'refusing to run in strict mode' "$work/err"
+
+# mshare-stat's mount errors on a kernel with msharefs.
+r "$stat" --mount "$work"
+check "mshare-stat --mount DIR that is not msharefs: exit 4" 4 "is not an msharefs mount" "$work/err"
+r "$stat" --mount "$work" --json
+check "... --json says mounted:false" 4 '"supported":true,"mounted":false' "$work/out"
+r "$stat" --mount "$work/none"
+check "mshare-stat --mount DIR that does not exist: exit 4" 4 "not mounted at $work/none" "$work/err"
+
+echo "1..$n"
+[ "$failed" = 0 ]

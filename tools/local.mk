@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tools/: mshare-run(1), the launcher, and mshare-stat(8), the status and
+# garbage-collection tool.
+
+pkgsysconfdir = $(sysconfdir)/$(PACKAGE)
+
+# mshare-run is a bash script; the installed paths of the library and of the
+# profiles are substituted at build time (they follow --prefix/--libdir and
+# may be overridden at `make` time, so configure cannot do it).
+bin_SCRIPTS = tools/mshare-run
+CLEANFILES += tools/mshare-run
+EXTRA_DIST += tools/mshare-run.in
+tools_subst = sed \
+	-e 's|@VERSION[@]|$(VERSION)|g' \
+	-e 's|@libdir[@]|$(libdir)|g' \
+	-e 's|@pkgsysconfdir[@]|$(pkgsysconfdir)|g' \
+	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g'
+tools/mshare-run: $(srcdir)/tools/mshare-run.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) tools && rm -f $@ $@.tmp && \
+	$(tools_subst) $(srcdir)/tools/mshare-run.in >$@.tmp && \
+	chmod +x,a-w $@.tmp && mv -f $@.tmp $@
+
+sbin_PROGRAMS += tools/mshare-stat
+tools_mshare_stat_SOURCES = tools/mshare-stat.c
+
+# `make distcheck` runs `make check` without the QEMU suite.
+AM_DISTCHECK_CONFIGURE_FLAGS = --disable-vm-tests
