@@ -116,7 +116,12 @@ else
 				banner "NO KERNEL: kernel/build.sh ${bargs[*]} failed"
 				exit 126
 			fi
-			image=$("$HERE/build.sh" "${bargs[@]}" --print-image)
+			# rc 3 here means the series changed again meanwhile: boot it anyway.
+			image=$("$HERE/build.sh" "${bargs[@]}" --print-image || true)
+			if [ -z "$image" ]; then
+				banner "NO KERNEL: kernel/build.sh ${bargs[*]} built no image"
+				exit 126
+			fi
 		fi
 	fi
 fi
@@ -128,6 +133,10 @@ CTL=$(mktemp -d "$CACHE/runs/run.XXXXXX")
 # The guest's unprivileged users read run.sh through 9p.
 chmod 755 "$CTL"
 trap 'rm -rf "$CTL"' EXIT
+# Signals end the script through exit, so the EXIT trap still cleans up.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Paths the guest's tmpfs mounts must not hide: the tree and the cwd.
 cwd=$PWD
@@ -209,7 +218,9 @@ s/\x1b(c|\[[0-9;?]*[A-Za-z])//g
 /^Booting from ROM\.{2,3}\r*$/d
 s/^Booting from ROM\.{2,3}\r*//
 /^\[ *[0-9]+\.[0-9]+\] (sysrq: Resetting|reboot: Restarting system)$/d'
-timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 |
+# --foreground keeps QEMU in our process group: Ctrl-C or an outer timeout
+# that signals the group stops the VM too.
+timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 |
 	sed -E -u "$serial_filter" | tee "$LOG"
 qrc=${PIPESTATUS[0]}
 set -e

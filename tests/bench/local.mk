@@ -19,11 +19,16 @@ tests_bench_kernel_helpers = \
 check_PROGRAMS += tests/bench/pt-scaling
 tests_bench_pt_scaling_SOURCES = \
 	$(tests_bench_kernel_helpers) \
+	tests/bench/bench-clock.c \
+	tests/bench/bench-clock.h \
 	tests/bench/pt-scaling.c
 tests_bench_pt_scaling_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
 
 check_PROGRAMS += tests/bench/shim-overhead
-tests_bench_shim_overhead_SOURCES = tests/bench/shim-overhead.c
+tests_bench_shim_overhead_SOURCES = \
+	tests/bench/bench-clock.c \
+	tests/bench/bench-clock.h \
+	tests/bench/shim-overhead.c
 tests_bench_shim_overhead_LDADD = -ldl
 
 dist_noinst_SCRIPTS += \

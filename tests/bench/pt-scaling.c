@@ -37,7 +37,7 @@
  * and median of the others.  mapping: what /proc/PID/maps showed.
  *
  * Timing: CLOCK_MONOTONIC, or the TSC where that clock is coarse (see
- * choose_clock); --calibrate prints the TSC rate measured over 2 s (a
+ * bench-clock.h); --calibrate prints the TSC rate measured over 2 s (a
  * '#' line, then the rate in Hz, 0 when not needed) for --tsc-hz.
  * --warmup touches and frees MiB of private memory, so that a VM's host
  * has backed the guest's memory before anything is timed.
@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-clock.h"
 #include "mshare-child.h"
 #include "mshare-procfs.h"
 
@@ -105,86 +106,6 @@ struct worker_args {
 	int result_fd, release_fd;
 };
 
-/*
- * The clock.  In the test VM (tinyconfig under QEMU TCG) the kernel may run
- * on the jiffies clocksource: CLOCK_MONOTONIC then moves in steps of several
- * milliseconds, too coarse for an attacher that takes a few.  On x86 the
- * program then counts TSC cycles and converts them with a rate measured
- * against CLOCK_MONOTONIC between two of its steps, half a second apart.
- */
-static double tsc_hz;	/* 0: use CLOCK_MONOTONIC */
-
-static double monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-
-static double wait_for_tick(double after, uint64_t *tsc)
-{
-	double t;
-
-	do {
-		t = monotonic_seconds();
-		*tsc = __rdtsc();
-	} while (t <= after);
-	return t;
-}
-
-/*
- * GIVEN_HZ > 0: use the TSC at that rate (so that several runs share one
- * calibration and their times compare exactly); CALIBRATE_S > 0: measure
- * the rate over that long.  Returns the rate, or 0 when CLOCK_MONOTONIC is
- * fine as it is.
- */
-static double choose_clock(double given_hz, double calibrate_s)
-{
-	struct timespec res;
-	uint64_t tsc0, tsc1;
-	double t0, t1;
-
-	if (given_hz > 0) {
-		tsc_hz = given_hz;
-		printf("# timing with the TSC at the given %.1f MHz\n",
-		       tsc_hz / 1e6);
-		return tsc_hz;
-	}
-	if (clock_getres(CLOCK_MONOTONIC, &res) != 0 ||
-	    (res.tv_sec == 0 && res.tv_nsec <= 1000))
-		return 0;
-	t0 = wait_for_tick(monotonic_seconds(), &tsc0);
-	t1 = wait_for_tick(t0 + calibrate_s, &tsc1);
-	if (tsc1 > tsc0)
-		tsc_hz = (double)(tsc1 - tsc0) / (t1 - t0);
-	printf("# CLOCK_MONOTONIC resolution is %ld ns: timing with the TSC, "
-	       "%.1f MHz measured against it over %.2f s\n",
-	       (long)res.tv_nsec, tsc_hz / 1e6, t1 - t0);
-	return tsc_hz;
-}
-
-static double now_seconds(void)
-{
-	return tsc_hz > 0 ? (double)__rdtsc() / tsc_hz : monotonic_seconds();
-}
-#else
-static double choose_clock(double given_hz, double calibrate_s)
-{
-	(void)given_hz;
-	(void)calibrate_s;
-	return 0;
-}
-
-static double now_seconds(void)
-{
-	return monotonic_seconds();
-}
-#endif
-
 static uint64_t page_word(size_t page, uint32_t salt)
 {
 	return ((uint64_t)salt << 32) | (uint64_t)(page + 1);
@@ -221,7 +142,7 @@ static void attach_and_touch(const struct job *job, struct sample *s,
 	int id;
 
 	getrusage(RUSAGE_SELF, &before);
-	start = now_seconds();
+	start = bench_now_seconds();
 	id = shmget(job->key, 0, 0);
 	if (id < 0) {
 		s->error = errno;
@@ -249,7 +170,7 @@ static void attach_and_touch(const struct job *job, struct sample *s,
 			(void)w[1];
 		}
 	}
-	s->attach_touch_s = now_seconds() - start;
+	s->attach_touch_s = bench_now_seconds() - start;
 	getrusage(RUSAGE_SELF, &after);
 	s->faults = after.ru_minflt - before.ru_minflt +
 		    after.ru_majflt - before.ru_majflt;
@@ -511,7 +432,7 @@ static int warm_up(long mib)
 	size_t bytes = (size_t)mib << 20, off;
 	unsigned char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	double start = monotonic_seconds();
+	double start = bench_monotonic_seconds();
 
 	if (p == MAP_FAILED) {
 		perror("pt-scaling: warm-up mmap");
@@ -521,7 +442,7 @@ static int warm_up(long mib)
 		p[off] = 1;
 	munmap(p, bytes);
 	printf("# warmed up %ld MiB of memory in %.1f s\n", mib,
-	       monotonic_seconds() - start);
+	       bench_monotonic_seconds() - start);
 	return 0;
 }
 
@@ -607,7 +528,7 @@ int main(int argc, char **argv)
 				       strtol(optarg, NULL, 10) : 1);
 		case 'c':
 			/* Print the TSC rate (0: not needed) for --tsc-hz. */
-			printf("%.0f\n", choose_clock(0, 2.0));
+			printf("%.0f\n", bench_clock_choose(0, 2.0));
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -632,7 +553,7 @@ int main(int argc, char **argv)
 	snprintf(prefix, sizeof(prefix), "%s/",
 		 mount && *mount ? mount : "/sys/fs/mshare");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	choose_clock(tsc_given, 0.5);
+	bench_clock_choose(tsc_given, 0.5);
 
 	if (mode == MODE_HUGETLB) {
 		size_t hp = default_hugepage_size();

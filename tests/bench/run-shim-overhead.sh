@@ -60,14 +60,16 @@ csv=$out/shim-overhead.csv
 log=$out/shim-overhead.log
 : >"$log"
 
+# One TSC calibration (where the VM's clock is coarse) for every run.
+hz=$("$prog" --calibrate | tail -n 1)
 run_plain() {
-	env -u LD_PRELOAD "$prog" --iters "$iters" --batches "$batches"
+	env -u LD_PRELOAD "$prog" --iters "$iters" --batches "$batches" --tsc-hz "$hz"
 }
 run_shim() {
 	env -u MSHARE_SHIM_MIN_SIZE LD_PRELOAD="$shim" MSHARE_SHIM_SHM=all \
 		MSHARE_SHIM_FILES='/nonexistent-mshare-bench/*.none' \
 		MSHARE_SHIM_LOG_FILE="$log" \
-		"$prog" --iters "$iters" --batches "$batches"
+		"$prog" --iters "$iters" --batches "$batches" --tsc-hz "$hz"
 }
 
 echo "shim-overhead: $rounds rounds of A (no preload) and B (shim preloaded), $batches batches of $iters calls each" >&2
@@ -75,7 +77,7 @@ echo "round,variant,op,provider,iters,batches,min_ns,median_ns" >"$csv"
 for ((r = 1; r <= rounds; r++)); do
 	if ((r % 2)); then order="plain shim"; else order="shim plain"; fi
 	for variant in $order; do
-		"run_$variant" | tail -n +2 | sed "s/^/$r,$variant,/" >>"$csv"
+		"run_$variant" | grep -v '^#' | tail -n +2 | sed "s/^/$r,$variant,/" >>"$csv"
 	done
 done
 

@@ -2,9 +2,11 @@
 /*
  * shim-overhead: the cost of calls the shim does not back.
  *
- *   shim-overhead [--iters N] [--batches B] [--file PATH]
+ *   shim-overhead [--iters N] [--batches B] [--file PATH] [--tsc-hz HZ]
+ *   shim-overhead --calibrate      (prints the TSC rate for --tsc-hz)
  *
- * Times, in this process with clock_gettime(CLOCK_MONOTONIC), loops of calls
+ * Times, in this process with clock_gettime(CLOCK_MONOTONIC) (or the TSC
+ * where that clock is coarse, see bench-clock.h), loops of calls
  * that no shim setting matches:
  *   mmap-anon   mmap(64 KiB, MAP_PRIVATE|MAP_ANONYMOUS) + munmap
  *   mmap-file   mmap(64 KiB of a small file, MAP_SHARED) + munmap
@@ -34,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-clock.h"
+
 #define SMALL (64u * 1024u)
 
 enum op { OP_MMAP_ANON, OP_MMAP_FILE, OP_SYSV, OP_SHMAT, OP_COUNT };
@@ -48,10 +52,7 @@ static int shmat_id = -1;
 
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+	return bench_now_seconds() * 1e9;
 }
 
 static void die(const char *what)
@@ -130,7 +131,8 @@ static const char *provider(const char *symbol)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: shim-overhead [--iters N] [--batches B] [--file PATH]\n");
+	fprintf(out, "usage: shim-overhead [--iters N] [--batches B] [--file PATH] [--tsc-hz HZ]\n"
+		"       shim-overhead --calibrate\n");
 }
 
 int main(int argc, char **argv)
@@ -139,10 +141,13 @@ int main(int argc, char **argv)
 		{ "iters", required_argument, NULL, 'i' },
 		{ "batches", required_argument, NULL, 'b' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "tsc-hz", required_argument, NULL, 'z' },
+		{ "calibrate", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long iters = 2000, batches = 15, i, b;
+	double tsc_given = 0;
 	const char *file = NULL;
 	char tmpl[] = "/tmp/shim-overhead.XXXXXX";
 	double *ns[OP_COUNT];
@@ -159,6 +164,13 @@ int main(int argc, char **argv)
 		case 'f':
 			file = optarg;
 			break;
+		case 'z':
+			tsc_given = strtod(optarg, NULL);
+			break;
+		case 'c':
+			/* The TSC rate for --tsc-hz (0: not needed). */
+			printf("%.0f\n", bench_clock_choose(0, 2.0));
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -173,6 +185,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (bench_clock_choose(tsc_given, 0.5) > 0)
+		fflush(stdout);
 	/* A small file nobody would configure: a fresh temporary one. */
 	if (file) {
 		file_fd = open(file, O_RDWR | O_CLOEXEC);

@@ -34,6 +34,8 @@ check_PROGRAMS += tests/shim/mmap-helper
 tests_shim_mmap_helper_SOURCES = tests/shim/mmap-helper.c
 tests_shim_mmap_helper_LDADD = -lrt
 dist_noinst_SCRIPTS += tests/shim/vm-mmap-tests.sh
+TESTS += tests/shim/test-mmap-passthrough.sh
+dist_noinst_SCRIPTS += tests/shim/test-mmap-passthrough.sh
 
 # Makes a tmpfs directory pass for msharefs, so the suite's logic also runs
 # on hosts without our kernel (test-fake-msharefs.sh).  A preloadable

@@ -237,6 +237,7 @@ expect "kill -9: the next shim user sweeps it away" 0 "$(regions)"
 
 # 12. Unprivileged user: regions owned by it, mode 0600.
 truncate -s 4M "$work/f/u"; chown 65534:65534 "$work/f/u"
+: >"$work/nobody.log"; chmod 666 "$work/nobody.log"
 rm -f "$work/go5"
 as_nobody env MSHARE_SHIM_FILES="$work/f/*" MSHARE_SHIM_MIN_SIZE=1M \
 	LD_PRELOAD="$work/libmshare-shim.so" MSHARE_SHIM_LOG_FILE="$work/nobody.log" \
@@ -251,7 +252,7 @@ expect "unprivileged: no region left" 0 "$(regions)"
 # 13. Planted regions are refused; the mapping passes through, data intact.
 planted=$mount/file.$(devino "$work/f/u").0.400000.65534.3
 : >"$planted"; chmod 600 "$planted"		# root's, under nobody's name
-: >"$work/nobody.log"; chmod 666 "$work/nobody.log"
+: >"$work/nobody.log"
 out=$(as_nobody env MSHARE_SHIM_FILES="$work/f/*" MSHARE_SHIM_MIN_SIZE=1M \
 	LD_PRELOAD="$work/libmshare-shim.so" MSHARE_SHIM_LOG_FILE="$work/nobody.log" \
 	"$helper" put "$work/f/u" 64 planted 2>&1)
