@@ -35,9 +35,17 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
  */
 __thread bool shim_inside_call __attribute__((tls_model("initial-exec")));
 
+/*
+ * In a setuid/setgid program (secure execution) the variables that name
+ * files are ignored: otherwise whoever starts the program would choose a
+ * file it appends to or reads with the program's privileges.
+ */
 static const char *environment_value(const char *name, void *context)
 {
 	(void)context;
+	if (strcmp(name, "MSHARE_SHIM_LOG_FILE") == 0 ||
+	    strcmp(name, "MSHARE_SHIM_CONFIG") == 0)
+		return secure_getenv(name);
 	return getenv(name);
 }
 

@@ -287,9 +287,10 @@ static int convert(int index)
 	return at == (void *)e.addr ? 0 : -1;
 }
 
+/* Like the kernel, a length counts in whole pages. */
 static bool covers(const struct shim_mapping *e, uintptr_t addr, size_t len)
 {
-	return addr <= e->addr && addr + len >= e->addr + e->len;
+	return addr <= e->addr && addr + page_round(len) >= e->addr + e->len;
 }
 
 static void say_unsupported(const char *call)

@@ -29,12 +29,15 @@
  * stdout.  Columns:
  *   mode,procs,size_mib,pages,vmpte_growth_sum_kb,pagetables_delta_kb,
  *   own_tables_kb,segment_pt_kb,first_ms,later_median_ms,first_faults,
- *   later_median_faults,mapping
+ *   later_median_faults,mapping,later_attach_ms,later_retouch_ms
  * segment_pt_kb = pagetables_delta_kb - own_tables_kb: the page-table memory
  * the segment costs the system (own_tables_kb is the sum of the processes'
  * VmPTE before they attached: their own tables, not the segment's).
  * first_ms/later_median_ms: shmget+shmat+touch of every page, first process
  * and median of the others.  mapping: what /proc/PID/maps showed.
+ * later_attach_ms: the shmget+shmat part of later_median_ms (median);
+ * later_retouch_ms: the same touch loop run again at once, with every page
+ * mapped (median) -- the floor no sharing of page tables can go below.
  *
  * Timing: CLOCK_MONOTONIC, or the TSC where that clock is coarse (see
  * bench-clock.h); --calibrate prints the TSC rate measured over 2 s (a
@@ -80,6 +83,8 @@ static const char *const mapping_names[] = { "unknown", "sysv", "msharefs",
 struct sample {
 	long vmpte_before_kb, vmpte_after_kb;
 	double attach_touch_s;
+	double attach_s;	/* shmget + shmat alone */
+	double retouch_s;	/* touching it all again, everything mapped */
 	long faults;
 	long bad_pages;
 	int error;		/* errno of a failed shmget/shmat */
@@ -155,6 +160,7 @@ static void attach_and_touch(const struct job *job, struct sample *s,
 		s->failed_step = 2;
 		return;
 	}
+	s->attach_s = bench_now_seconds() - start;
 	for (page = 0; page < pages; page++) {
 		volatile uint64_t *w = (uint64_t *)(base + page * PAGE);
 
@@ -175,6 +181,21 @@ static void attach_and_touch(const struct job *job, struct sample *s,
 	s->faults = after.ru_minflt - before.ru_minflt +
 		    after.ru_majflt - before.ru_majflt;
 	*basep = base;
+
+	/*
+	 * The floor: the same loop again, now that every page is mapped.
+	 * What the first pass took beyond this went to faults (and attach).
+	 */
+	start = bench_now_seconds();
+	for (page = 0; page < pages; page++) {
+		volatile uint64_t *w = (uint64_t *)(base + page * PAGE);
+
+		if (job->write)
+			w[0] = page_word(page, 0x5e9);
+		else
+			(void)w[1];
+	}
+	s->retouch_s = bench_now_seconds() - start;
 }
 
 static int worker_main(void *arg)
@@ -308,6 +329,7 @@ static void remove_stale(key_t key)
 struct config_result {
 	long vmpte_growth_sum_kb, pagetables_delta_kb, own_tables_kb;
 	double first_ms, later_median_ms, first_faults, later_median_faults;
+	double later_attach_ms, later_retouch_ms;
 	int mapping;
 };
 
@@ -321,9 +343,12 @@ static bool run_config(enum mode mode, int procs, size_t bytes, bool write,
 	struct sample *samples = calloc((size_t)procs, sizeof(*samples));
 	double *later_ms = calloc((size_t)procs, sizeof(double));
 	double *later_faults = calloc((size_t)procs, sizeof(double));
+	double *later_attach = calloc((size_t)procs, sizeof(double));
+	double *later_retouch = calloc((size_t)procs, sizeof(double));
 	long pagetables_base;
 	int i, id, started = 0, flags = IPC_CREAT | IPC_EXCL | 0600;
-	bool ok = workers && samples && later_ms && later_faults;
+	bool ok = workers && samples && later_ms && later_faults &&
+		  later_attach && later_retouch;
 	char buf[64];
 
 	memset(r, 0, sizeof(*r));
@@ -407,10 +432,14 @@ static bool run_config(enum mode mode, int procs, size_t bytes, bool write,
 		} else {
 			later_ms[i - 1] = s->attach_touch_s * 1e3;
 			later_faults[i - 1] = (double)s->faults;
+			later_attach[i - 1] = s->attach_s * 1e3;
+			later_retouch[i - 1] = s->retouch_s * 1e3;
 		}
 	}
 	r->later_median_ms = median(later_ms, procs - 1);
 	r->later_median_faults = median(later_faults, procs - 1);
+	r->later_attach_ms = median(later_attach, procs - 1);
+	r->later_retouch_ms = median(later_retouch, procs - 1);
 	r->mapping = samples[0].mapping;
 	printf("# %s N=%d: first process attached %s\n", mode_names[mode],
 	       procs, samples[0].path);
@@ -419,6 +448,8 @@ out:
 	free(samples);
 	free(later_ms);
 	free(later_faults);
+	free(later_attach);
+	free(later_retouch);
 	return ok;
 }
 
@@ -579,7 +610,8 @@ int main(int argc, char **argv)
 	       bytes / PAGE, bytes / PAGE * 8 / 1024);
 	printf("mode,procs,size_mib,pages,vmpte_growth_sum_kb,pagetables_delta_kb,"
 	       "own_tables_kb,segment_pt_kb,first_ms,later_median_ms,"
-	       "first_faults,later_median_faults,mapping\n");
+	       "first_faults,later_median_faults,mapping,later_attach_ms,"
+	       "later_retouch_ms\n");
 	for (i = 0; i < nconfigs; i++) {
 		struct config_result r;
 		key_t key = (key_t)(0x50540000u | ((unsigned)mode << 8) |
@@ -587,12 +619,14 @@ int main(int argc, char **argv)
 
 		if (!run_config(mode, procs[i], bytes, write, key, prefix, &r))
 			return 1;
-		printf("%s,%d,%ld,%zu,%ld,%ld,%ld,%ld,%.3f,%.3f,%.0f,%.0f,%s\n",
+		printf("%s,%d,%ld,%zu,%ld,%ld,%ld,%ld,%.3f,%.3f,%.0f,%.0f,%s,"
+		       "%.3f,%.3f\n",
 		       mode_names[mode], procs[i], size_mib, bytes / PAGE,
 		       r.vmpte_growth_sum_kb, r.pagetables_delta_kb,
 		       r.own_tables_kb, r.pagetables_delta_kb - r.own_tables_kb,
 		       r.first_ms, r.later_median_ms, r.first_faults,
-		       r.later_median_faults, mapping_names[r.mapping]);
+		       r.later_median_faults, mapping_names[r.mapping],
+		       r.later_attach_ms, r.later_retouch_ms);
 	}
 	return 0;
 }

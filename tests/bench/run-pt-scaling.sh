@@ -15,6 +15,8 @@
 #   --timeout SEC    VM time limit (default 3600)
 #   --guest          measure on this kernel and print the raw results between
 #                    marker lines (what runs inside the VM)
+#   --from-log FILE  measure nothing: redo the table, CSV and plot from the
+#                    raw output of an earlier run (its pt-scaling-vm.log)
 #   -h, --help       this text
 #
 # On a kernel without msharefs the measurement runs in the VM
@@ -29,13 +31,13 @@ REPO=$(cd "$HERE/../.." && pwd)
 BEGIN_MARK='=== PT-SCALING RESULTS BEGIN ==='
 END_MARK='=== PT-SCALING RESULTS END ==='
 
-usage() { sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
 	echo "run-pt-scaling.sh: $*" >&2
 	exit 2
 }
 
-size=256 procs=1,2,4,8,16,32,64 out=./bench-out timeout=3600 guest=0
+size=256 procs=1,2,4,8,16,32,64 out=./bench-out timeout=3600 guest=0 from_log=""
 builddir=${top_builddir:-$PWD}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -46,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--builddir) [ $# -ge 2 ] || die "$1 needs an argument"; builddir=$2; shift ;;
 	--timeout) [ $# -ge 2 ] || die "$1 needs an argument"; timeout=$2; shift ;;
 	--guest) guest=1 ;;
+	--from-log) [ $# -ge 2 ] || die "$1 needs an argument"; from_log=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) die "unknown option: $1" ;;
 	esac
@@ -108,7 +111,14 @@ png=$out/pt-scaling.png
 
 # Huge pages for the SHM_HUGETLB mode: the segment plus a little slack.
 hugepages=$(((size + 1) / 2 + 8))
-if have_msharefs; then
+if [ -n "$from_log" ]; then
+	[ -r "$from_log" ] || die "cannot read $from_log"
+	if [ "$(readlink -f "$from_log")" != "$(readlink -f "$log")" ]; then
+		cp "$from_log" "$log"
+	fi
+	size=$(sed -n 's/^# pt-scaling mode=[a-z]* size=\([0-9]*\) MiB.*/\1/p' "$log" | head -n 1)
+	[ -n "$size" ] || die "$from_log holds no pt-scaling results"
+elif have_msharefs; then
 	echo "run-pt-scaling.sh: msharefs is here; measuring on this kernel" >&2
 	measure | tee "$log"
 else
@@ -186,9 +196,18 @@ END {
 targets=$(awk -F, '
 NR == 1 { next }
 { key = $1 SUBSEP $2; seg[key] = $8; later[key] = $10; lf[key] = $12; pages = $4
+  att[key] = $14; rt[key] = $15
   if ($2 + 0 > maxn) maxn = $2 + 0 }
 END {
 	N = maxn
+	rmin = 1e18; rmax = 0
+	for (k in later) {
+		split(k, kk, SUBSEP)
+		if (kk[1] != "shim" || kk[2] + 0 < 2 || later[k] <= 0) continue
+		q = later["stock", kk[2]] / later[k]
+		if (q < rmin) rmin = q
+		if (q > rmax) rmax = q
+	}
 	s = seg["stock", N]; m = seg["shim", N]
 	r = m > 0 ? s / m : 0
 	printf "page tables at N=%d: stock %d kB, shim %d kB -> %.1fx less (target >= 50x): %s\n", \
@@ -201,11 +220,22 @@ END {
 		t = b > 0 ? a / b : 0
 		printf "later attachers at N=%d: stock %.1f ms, shim %.1f ms (median attach + touch of %d pages) -> %.1fx faster (target >= 100x): %s\n", \
 			N, a, b, pages, t, (t >= 100 ? "MET" : "MISSED")
-		printf "  faults per later attacher: stock %d, shim %d; per page: stock %.2f us, shim %.3f us\n", \
-			lf["stock", N], lf["shim", N], a * 1000 / pages, b * 1000 / pages
-		if (t < 100)
-			printf "  why: the shim'"'"'s later attachers take %d faults instead of %d, so what remains is the cost of touching %d already-mapped pages (TLB misses and memory access; QEMU TCG emulates each TLB refill in software, %.3f us/page here) plus attach (shmget, IPC_STAT, open, mmap, shmat); the fault-to-access cost ratio bounds the speed-up under TCG\n", \
-				lf["shim", N], lf["stock", N], pages, b * 1000 / pages
+		printf "  faults per later attacher: stock %d, shim %d (%.0fx fewer); per page: stock %.2f us, shim %.3f us\n", \
+			lf["stock", N], lf["shim", N], (lf["shim", N] > 0 ? lf["stock", N] / lf["shim", N] : 0), \
+			a * 1000 / pages, b * 1000 / pages
+		printf "  shim later attacher = attach %.1f ms + touch %.1f ms; touching everything again once mapped takes %.1f ms (stock %.1f ms)\n", \
+			att["shim", N], b - att["shim", N], rt["shim", N], rt["stock", N]
+		hf = later["hugetlb", N]
+		printf "  range of the ratio over N = 2..%d: %.1fx .. %.1fx (the host was shared with other work; each N ran the three modes back to back)\n", \
+			N, rmin, rmax
+		if (t < 100) {
+			printf "  why: the shim removes the faults (%d instead of %d) but not the first access: a later attacher still touches %d pages for the first time in its own address space, and under QEMU TCG each such access costs a software TLB refill (QEMU walks the guest page tables), %.3f us/page here", \
+				lf["shim", N], lf["stock", N], pages, (b - att["shim", N]) * 1000 / pages
+			if (hf > 0)
+				printf "; SHM_HUGETLB'"'"'s later attachers, with only %d faults, take about as long (%.1f ms)", lf["hugetlb", N], hf
+			printf ". Touching the same pages again once they are in the TLB takes %.1f ms. So with every page touched, stock/shim is bounded by stock'"'"'s fault cost over the TLB-refill cost (%.0fx at most here, using the shim'"'"'s own touch time); the per-fault saving itself is %d faults to %d.\n", \
+				rt["shim", N], (b - att["shim", N] > 0 ? a / (b - att["shim", N]) : 0), lf["stock", N], lf["shim", N]
+		}
 	}
 }' "$csv")
 echo
@@ -216,11 +246,12 @@ echo "$targets" >>"$out/targets.txt"
 if command -v gnuplot >/dev/null; then
 	term=png
 	# SHM_HUGETLB often needs no new page-table page at all (its PMD
-	# entries fit in tables the process already has): 0 has no place on a
-	# log scale, so say so on the plot.
+	# entries fit in a table the process already has): 0 has no place on
+	# a log scale, so say so on the plot.
 	hugetlb_label=""
-	if grep -q '^hugetlb,' "$csv" && ! awk -F, '$1 == "hugetlb" && $8 > 0 { f = 1 } END { exit !f }' "$csv"; then
-		hugetlb_label="set label 1 'SHM\\_HUGETLB: no new page-table pages at any N' at graph 0.03, graph 0.06"
+	if grep -q '^hugetlb,' "$csv"; then
+		hugetlb_label="set label 1 'SHM\\_HUGETLB: 0 or one 4 kB PMD page per process (ASLR decides' at graph 0.03, graph 0.10 font ',9'
+set label 2 'whether its entries fit a table it already has); 0 is off this log scale' at graph 0.03, graph 0.05 font ',9'"
 	fi
 	gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo && term=pngcairo
 	if gnuplot <<EOF; then
@@ -242,6 +273,9 @@ plot '< grep ^stock, "$csv"' using 2:(\$8 > 0 ? \$8 * 1024 : NaN) with linespoin
      '< grep ^shim, "$csv"' using 2:(\$8 > 0 ? \$8 * 1024 : NaN) with linespoints lw 2 title 'SysV + shim (msharefs)'
 set ylabel 'later attachers: shmget+shmat+touch all (ms, median)'
 set format y '%g'
+unset label 1
+unset label 2
+set key center right
 plot '< grep ^stock, "$csv"' using 2:((\$2 > 1 && \$10 > 0) ? \$10 : NaN) with linespoints lw 2 title 'stock SysV', \
      '< grep ^hugetlb, "$csv"' using 2:((\$2 > 1 && \$10 > 0) ? \$10 : NaN) with linespoints lw 2 title 'SysV SHM\_HUGETLB', \
      '< grep ^shim, "$csv"' using 2:((\$2 > 1 && \$10 > 0) ? \$10 : NaN) with linespoints lw 2 title 'SysV + shim (msharefs)'

@@ -14,6 +14,8 @@
  *                               "vmpte BEFORE AFTER" (kB) and backed/plain
  *   anonfork LEN                anonymous MAP_SHARED; a child writes, the
  *                               parent reads; and munmap of the whole
+ *   anonhuge LEN                anonymous MAP_SHARED|MAP_HUGETLB: write,
+ *                               fork, the child reads, munmap
  *   shmopen NAME LEN            shm_open+ftruncate+mmap+write, print backed
  *   shmread NAME LEN            shm_open+mmap, print the text at 0
  *   cycle FILE N                map and unmap N times
@@ -224,6 +226,27 @@ static int cmd_anonfork(char **a)
 	return 0;
 }
 
+static int cmd_anonhuge(char **a)
+{
+	size_t len = strtoull(a[0], NULL, 0);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	printf("%s\n", backing(p));
+	strcpy(p + len - 64, "huge");
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		printf("child sees %s\n", p + len - 64);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	printf("munmap %d\n", munmap(p, len));
+	return 0;
+}
+
 static int cmd_shmopen(char **a)
 {
 	size_t len = strtoull(a[1], NULL, 0);
@@ -376,7 +399,7 @@ int main(int argc, char **argv)
 		{ "map", 4, cmd_map }, { "put", 3, cmd_put }, { "get", 3, cmd_get },
 		{ "pwrite", 3, cmd_pwrite }, { "pread", 3, cmd_pread },
 		{ "touch", 1, cmd_touch }, { "anonfork", 1, cmd_anonfork },
-		{ "shmopen", 2, cmd_shmopen }, { "shmread", 2, cmd_shmread },
+		{ "anonhuge", 1, cmd_anonhuge }, { "shmopen", 2, cmd_shmopen }, { "shmread", 2, cmd_shmread },
 		{ "cycle", 2, cmd_cycle }, { "grow", 2, cmd_grow },
 		{ "partial", 2, cmd_partial }, { "madvise", 2, cmd_madvise },
 		{ "forkfile", 2, cmd_forkfile },

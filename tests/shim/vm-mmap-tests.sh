@@ -152,6 +152,16 @@ expect "anonymous: MADV_DONTNEED succeeds, data kept" "madvise dontneed 0|text k
 expect "anonymous: munmap of the whole" "munmap 0" "$(sed -n 8p "$work/anon")"
 expect "anonymous: no region name at any time" 0 "$(ls -A "$mount" | grep -vc '^mshare_info$')"
 
+# 4b. Anonymous hugetlb memory (the suite boots with --hugepages 64).
+if [ "$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" -ge 4 ] 2>/dev/null; then
+	shim "$helper" anonhuge $((4 * MiB)) >"$work/huge" 2>&1
+	expect "anonymous MAP_HUGETLB: backed, fork child sees it, munmap" \
+		"backed|child sees huge|munmap 0" \
+		"$(sed -n 1p "$work/huge")|$(sed -n 2p "$work/huge")|$(sed -n 3p "$work/huge")"
+else
+	n=$((n + 1)); echo "ok $n - anonymous MAP_HUGETLB # SKIP fewer than 4 free huge pages"
+fi
+
 # 5. munmap/remap cycles leave nothing behind.
 expect "50 map/munmap cycles, all backed" "backed 50 of 50" \
 	"$(shim "$helper" cycle "$work/f/a" 50)"

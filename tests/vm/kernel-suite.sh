@@ -36,6 +36,9 @@ vm_run=$top_srcdir/kernel/vm-run.sh
 selftest=${MSHARE_SUITE_SELFTEST:-$top_builddir/tests/kernel/msharefs-selftest}
 ptdemo=${MSHARE_SUITE_PTDEMO:-$top_builddir/tests/kernel/mshare-ptdemo}
 shimtests=${MSHARE_SUITE_SHIMTESTS:-$top_srcdir/tests/shim/vm-shim-tests.sh}
+mmaptests=${MSHARE_SUITE_MMAPTESTS:-$top_srcdir/tests/shim/vm-mmap-tests.sh}
+toolstests=${MSHARE_SUITE_TOOLSTESTS:-$top_srcdir/tests/tools/vm-tools-tests.sh}
+benchquick=${MSHARE_SUITE_BENCHQUICK:-$top_srcdir/tests/bench/bench-quick.sh}
 mm_list=$here/mm-selftests.list
 mm_guest=$here/mm-selftests-guest.sh
 scale=${MSHARE_VM_TIMEOUT_SCALE:-1}
@@ -285,6 +288,47 @@ shim_tests() {
 		skip "$label/shim VM tests" "not present ($shimtests)"
 	fi
 }
+mmap_tests() {
+	local label=$1
+	shift
+	if [ -f "$mmaptests" ]; then
+		vm_test tap "$label/shim mmap VM tests" 1200 "$@" --hugepages 64 --mem 2048 -- bash "$mmaptests"
+	else
+		skip "$label/shim mmap VM tests" "not present ($mmaptests)"
+	fi
+}
+tools_tests() {
+	local label=$1
+	shift
+	if [ -f "$toolstests" ]; then
+		vm_test tap "$label/tools VM tests" 900 "$@" --mem 2048 -- bash "$toolstests"
+	else
+		skip "$label/tools VM tests" "not present ($toolstests)"
+	fi
+}
+bench_quick() {
+	local label=$1
+	shift
+	if [ -f "$benchquick" ]; then
+		vm_test tap "$label/quick benchmark (numbers in the log)" 900 "$@" --hugepages 72 -- \
+			bash "$benchquick" --builddir "$top_builddir"
+	else
+		skip "$label/quick benchmark" "not present ($benchquick)"
+	fi
+}
+# The series must stay checkpatch --strict clean (kernel style standard).
+checkpatch_series() {
+	local src=${MSHARE_CACHE:-/var/cache/mshare-kernel}/src/linux-source-6.12 p out
+	for p in "$top_srcdir"/kernel/patches/*.patch; do
+		if out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --no-signoff "$p" 2>&1) &&
+			grep -q '^total: 0 errors, 0 warnings, 0 checks' <<<"$out"; then
+			result ok "checkpatch --strict: ${p##*/}"
+		else
+			comment "$(grep -E '^(WARNING|ERROR|CHECK|total)' <<<"$out")"
+			result not-ok "checkpatch --strict: ${p##*/}"
+		fi
+	done
+}
 mm_tests() {
 	local label=$1
 	shift
@@ -317,13 +361,17 @@ fi
 
 if build_kernel default; then
 	build_mm
+	checkpatch_series
 	selftest_root default
 	selftest_user default
 	shim_tests default
+	mmap_tests default
+	tools_tests default
 	mm_tests default
 	ptdemo_run default
+	bench_quick default
 else
-	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "mm selftests" "VmPTE evidence"; do
+	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim mmap VM tests" "tools VM tests" "mm selftests" "VmPTE evidence" "quick benchmark"; do
 		skip "default/$t" "the default kernel did not build"
 	done
 fi
@@ -333,10 +381,12 @@ if [ "${MSHARE_VM_DEBUG_KERNEL:-1}" = 0 ]; then
 elif build_kernel debug --debug; then
 	[ -n "$mm_bin" ] || build_mm
 	selftest_root debug --debug
+	selftest_user debug --debug
 	shim_tests debug --debug
+	mmap_tests debug --debug
 	mm_tests debug --debug
 else
-	for t in "selftest (root)" "shim VM tests" "mm selftests"; do
+	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim mmap VM tests" "mm selftests"; do
 		skip "debug/$t" "the debug kernel did not build"
 	done
 fi
