@@ -11,6 +11,9 @@
 #      Printed side by side: TPS, summed VmPTE of the postgres processes,
 #      PageTables (/proc/meminfo), whether the postmaster maps
 #      /sys/fs/mshare/.
+#   3. With the shim: clean stop and restart, then kill -9 of the postmaster
+#      and restart (PostgreSQL's stale-segment probe must accept the backed
+#      segment), checking pgbench's tables after each restart.
 # Structure: each section is a function listed in SECTIONS; each PostgreSQL
 # phase is a name in PHASES with a phase_env_NAME function giving the
 # postmaster's extra environment; metrics go into R[phase,metric] and the
@@ -38,7 +41,7 @@ work=/tmp/main-job
 pgdata=$work/data
 sock=$work/sock
 
-SECTIONS=(section_ptdemo section_postgres)
+SECTIONS=(section_ptdemo section_postgres section_pg_lifecycle)
 PHASES=(noshim)
 [ -f "$shim_so" ] && PHASES+=(shim)
 METRICS=(select_tps rw_tps vmpte_kb nprocs pagetables_kb pagetables_base_kb mshare_mapped)
@@ -232,6 +235,85 @@ section_postgres() {
 		run_phase "$ph"
 	done
 	print_table
+}
+
+# --- 3. stop, restart, kill -9, restart under the shim ----------------------------
+
+pg_sql() { as_pg psql -X -q -t -A -c "$1"; }
+
+# pgbench's invariant: every account, teller and branch balance is the sum
+# of the history deltas for it.  Prints the number of history rows; on a
+# mismatch says so on stderr and returns 1 (the caller records the failure:
+# this runs in a command substitution).
+pg_consistent() { # pg_consistent WHEN
+	local row
+	row=$(pg_sql "SELECT (SELECT coalesce(sum(abalance), 0) FROM pgbench_accounts) || ' ' ||
+		(SELECT coalesce(sum(tbalance), 0) FROM pgbench_tellers) || ' ' ||
+		(SELECT coalesce(sum(bbalance), 0) FROM pgbench_branches) || ' ' ||
+		(SELECT coalesce(sum(delta), 0) FROM pgbench_history) || ' ' ||
+		(SELECT count(*) FROM pgbench_history)") || { say "$1: query failed" >&2; return 1; }
+	read -r a t b d n <<<"$row"
+	say "$1: sum(abalance)=$a sum(tbalance)=$t sum(bbalance)=$b sum(delta)=$d, $n history rows" >&2
+	if [ "$a" != "$d" ] || [ "$t" != "$d" ] || [ "$b" != "$d" ]; then
+		say "$1: pgbench's balances do not add up: data lost or corrupted" >&2
+		return 1
+	fi
+	echo "$n"
+}
+
+pg_backed() { # pg_backed WHEN: the running postmaster's segment is a region
+	local pm
+	pm=$(head -n 1 "$pgdata/postmaster.pid")
+	if grep -q ' /sys/fs/mshare/sysv\.' "/proc/$pm/maps"; then
+		say "$1: segment backed: $(grep -o '/sys/fs/mshare/[^ ]*' "/proc/$pm/maps" | head -n 1)"
+	else
+		fail "$1: the postmaster's segment is not an msharefs region"
+	fi
+}
+
+section_pg_lifecycle() {
+	local n1 n2 n3 pm waited=0
+	if [ ! -f "$shim_so" ] || [ ! -d "$pgdata" ]; then
+		say "==== lifecycle: skipped (no shim or no data directory)"
+		return
+	fi
+	say "==== PostgreSQL under the shim: stop, restart, kill -9, restart"
+	pg_start shim || { fail "lifecycle: start failed"; return; }
+	pg_backed "first start"
+	as_pg pgbench -n -c 4 -j 2 -T 5 >"$work/life1.log" 2>&1 || fail "lifecycle: pgbench failed"
+	n1=$(pg_consistent "before a clean stop") || { fail "lifecycle: tables inconsistent before a clean stop"; return; }
+	pg_stop || { fail "lifecycle: clean stop failed"; return; }
+	pg_start shim || { fail "lifecycle: restart after a clean stop failed"; tail -n 20 "$work/pg-shim.log"; return; }
+	pg_backed "restart"
+	n2=$(pg_consistent "after the restart") || { fail "lifecycle: tables inconsistent after the restart"; return; }
+	[ "$n2" = "$n1" ] || fail "lifecycle: $n1 history rows before the stop, $n2 after"
+	as_pg pgbench -n -c 4 -j 2 -T 5 >"$work/life2.log" 2>&1 || fail "lifecycle: pgbench failed"
+	n2=$(pg_consistent "before kill -9") || { fail "lifecycle: tables inconsistent before kill -9"; return; }
+	pm=$(head -n 1 "$pgdata/postmaster.pid")
+	say "kill -9 of the postmaster (pid $pm)"
+	kill -9 "$pm"
+	# Its children notice and exit; until then the old segment is attached.
+	while pgrep -u postgres -x postgres >/dev/null && [ "$waited" -lt 60 ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+	say "old segment after the crash:"
+	ipcs -m | sed 's/^/main-job:   /'
+	pg_start shim || { fail "lifecycle: restart after kill -9 failed"; tail -n 30 "$work/pg-shim.log"; return; }
+	pg_backed "restart after kill -9"
+	grep -E 'was interrupted|not properly shut down|automatic recovery|redo done' "$work/pg-shim.log" |
+		tail -n 4 | sed 's/^/main-job:   log: /' || true
+	n3=$(pg_consistent "after the crash restart") || { fail "lifecycle: tables inconsistent after the crash restart"; return; }
+	[ "$n3" -ge "$n2" ] || fail "lifecycle: $n2 history rows before kill -9, only $n3 after"
+	pg_stop || fail "lifecycle: final stop failed"
+	local left
+	left=$(find /sys/fs/mshare -maxdepth 1 -name 'sysv.*' -printf '%f ')
+	if [ -n "$left" ]; then
+		fail "lifecycle: regions left after the last stop: $left"
+	else
+		say "no regions left after the last stop"
+	fi
+	say "lifecycle: ok ($n1, $n2, $n3 history rows)"
 }
 
 print_table() {
