@@ -11,6 +11,7 @@
  */
 #include "selftest.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -22,7 +23,7 @@
 #define VMPTE_SLACK_KB 16	/* per attacher, from UAPI.md "Page tables" */
 #define READER_FAULTS 16	/* "one fault per 512 GiB to link the entry" */
 #define RSS_SLACK_KB 4096	/* region pages count in nobody's RSS */
-#define PAGETABLES_BACK_KB 64
+#define PAGETABLES_BACK_KB 128
 #define MEMFREE_BACK_KB (8 * 1024)
 #define SHMEM_BACK_KB 1024
 
@@ -43,9 +44,29 @@ struct run {
 	struct phase_meminfo baseline, touched, after;
 };
 
+/*
+ * /proc/meminfo sums per-CPU counters lazily: with several CPUs, PageTables
+ * can lag by a few dozen pages.  Root can ask for a refresh first; as
+ * another user the bounds below leave room for the lag.
+ */
+static void refresh_vmstat(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0) {
+			/* not allowed: the counters stay a little behind */
+		}
+		close(fd);
+	}
+}
+
 static struct phase_meminfo read_meminfo(void)
 {
-	long shmem = meminfo_kb("Shmem");
+	long shmem;
+
+	refresh_vmstat();
+	shmem = meminfo_kb("Shmem");
 	struct phase_meminfo m = {
 		.pagetables_kb = meminfo_kb("PageTables"),
 		.memfree_kb = meminfo_kb("MemFree") + meminfo_kb("Cached") - shmem,
@@ -260,11 +281,13 @@ START_TEST(ptflat_vmpte_does_not_grow)
 	}
 	/*
 	 * PageTables holds the workers' own tables plus the region's, once:
-	 * ~1/512 of the memory (a little more for the upper levels).
+	 * ~1/512 of the memory (a little more for the upper levels).  Four
+	 * unshared copies would be four times that: 3/4 leaves room for
+	 * per-CPU counter lag and still tells one copy from four.
 	 */
 	growth = mshare.touched.pagetables_kb - mshare.baseline.pagetables_kb -
 		 own_pt_kb;
-	ck_assert_msg(growth >= region_pt_kb * 15 / 16 &&
+	ck_assert_msg(growth >= region_pt_kb * 3 / 4 &&
 		      growth <= region_pt_kb + 256,
 		      "PageTables beyond the workers' own tables grew by %ld kB,"
 		      " want about %ld kB", growth, region_pt_kb);
