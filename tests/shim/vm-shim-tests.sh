@@ -73,7 +73,18 @@ if ! cp "$builddir/tests/shim/shim-vm-helper" "$work/helper" ||
 	exit 1
 fi
 chmod 755 "$work/helper" "$work/libmshare-shim.so"
-preload="${SHIM_TEST_PRELOAD:+$SHIM_TEST_PRELOAD }$work/libmshare-shim.so"
+# Objects preloaded before the shim are copied too: a build directory under
+# a private home (mode 0700) is unreadable for uid 65534.
+pre=""
+for obj in ${SHIM_TEST_PRELOAD:-}; do
+	if ! cp "$obj" "$work/pre-${obj##*/}"; then
+		echo "Bail out! cannot copy $obj"
+		exit 1
+	fi
+	chmod 755 "$work/pre-${obj##*/}"
+	pre="$pre$work/pre-${obj##*/} "
+done
+preload="$pre$work/libmshare-shim.so"
 
 if [ ! -r "$mount/mshare_info" ]; then
 	echo "Bail out! no msharefs at $mount"
