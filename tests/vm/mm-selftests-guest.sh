@@ -7,6 +7,9 @@
 #
 # usage: mm-selftests-guest.sh BINDIR LISTFILE
 #   LISTFILE lines: NAME TIMEOUT_SECONDS [ARGS...]   ('#' starts a comment)
+#   A NAME written !NAME is run a second time if it fails (a program known to
+#   fail intermittently for reasons of its own); the first run's output stays
+#   in the log and the result says it needed the retry.
 # Exit status: 0 if no program failed, 1 otherwise.
 # kselftest exit codes: 0 pass, 4 skip (KSFT_SKIP); anything else is a failure.
 set -euo pipefail
@@ -23,9 +26,15 @@ trap 'rm -rf "$work"' EXIT
 # Some programs create files in the current directory.
 cd "$work"
 
-declare -a names=() timeouts=() argss=()
+declare -a names=() timeouts=() argss=() retry_once=()
 while read -r name tmo args; do
 	case "$name" in '' | '#'*) continue ;; esac
+	if [ "${name#!}" != "$name" ]; then
+		name=${name#!}
+		retry_once+=(1)
+	else
+		retry_once+=(0)
+	fi
 	names+=("$name")
 	timeouts+=("$tmo")
 	argss+=("${args:-}")
@@ -50,13 +59,23 @@ for i in "${!names[@]}"; do
 	fi
 	start=$(date +%s.%N)
 	rc=0
+	retried=""
 	timeout -k 5 "$tmo" "$bindir/$name" "${args[@]}" >"$out" 2>&1 </dev/null || rc=$?
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ "${retry_once[$i]}" = 1 ]; then
+		echo "# ---- $label failed (exit $rc); its output, then a second run:"
+		grep -E 'ERROR|FAIL|fail=[1-9]' "$out" | sed 's/^/#   first run: /' || true
+		retried=" # passed on the second run; the first failed with exit $rc"
+		rc=0
+		timeout -k 5 "$tmo" "$bindir/$name" "${args[@]}" >"$out" 2>&1 </dev/null || rc=$?
+		[ "$rc" = 0 ] || retried=""
+	fi
 	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 	echo "# ---- $label (exit $rc, ${secs}s)"
 	sed 's/^/#   /' "$out"
 	case "$rc" in
 	0)
-		echo "ok $n - $label (${secs}s)"
+		echo "ok $n - $label (${secs}s)${retried:+ (needed a retry)}"
+		[ -z "$retried" ] || echo "#${retried#' #'}"
 		;;
 	4)
 		reason=$(sed -n 's/^1\.\.0 # SKIP *//p; s/^ok [0-9]* .*# SKIP *//p' "$out" | head -n 1)
