@@ -30,6 +30,10 @@
 #   MSHARE_VM_NO_BUILD=1  never build; fail if no kernel is built
 #   MSHARE_VM_ACCEL=kvm use KVM instead of TCG
 #   MSHARE_VM_CPU       QEMU -cpu model (default: QEMU's)
+#   MSHARE_VM_ICOUNT=N  QEMU -icount shift=N: guest time advances 2^N ns per
+#                       guest instruction, so guest-timed results (TPS, ns
+#                       per call) count instructions and repeat whatever the
+#                       host's load; one host thread runs all guest CPUs
 #   MSHARE_VM_CMDLINE   extra kernel command-line arguments
 #   MSHARE_VM_PASSENV   more variable names to pass, space-separated
 #   MSHARE_VM_BIND      more host paths to keep visible under the guest's
@@ -201,6 +205,10 @@ qemu=(qemu-system-x86_64 -accel "$accel" -m "$mem" -smp "$smp"
 	-fsdev "local,id=vmctl,path=$CTL,security_model=none"
 	-device "virtio-9p-pci,fsdev=vmctl,mount_tag=vmctl")
 [ -n "${MSHARE_VM_CPU:-}" ] && qemu+=(-cpu "$MSHARE_VM_CPU")
+if [ -n "${MSHARE_VM_ICOUNT:-}" ]; then
+	in_range MSHARE_VM_ICOUNT "$MSHARE_VM_ICOUNT" 0 10
+	qemu+=(-icount "shift=$MSHARE_VM_ICOUNT,sleep=on,align=off")
+fi
 i=0
 for d in "${rw[@]}"; do
 	qemu+=(-fsdev "local,id=vmrw$i,path=$d,security_model=none"

@@ -71,6 +71,11 @@ measure() {
 	local mode rc cal hz n
 	echo "$BEGIN_MARK"
 	echo "# kernel $(uname -r), $(nproc) CPUs, MemTotal $(awk '/^MemTotal/ {print $2}' /proc/meminfo) kB, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
+	if [ -n "${MSHARE_VM_ICOUNT:-}" ]; then
+		echo "# clock: instructions (QEMU -icount shift=$MSHARE_VM_ICOUNT: $((1 << MSHARE_VM_ICOUNT)) ns per guest instruction)"
+	else
+		echo "# clock: host time"
+	fi
 	# One clock calibration for all three modes, so their times compare.
 	cal=$("$prog" --calibrate)
 	grep '^#' <<<"$cal" || true
@@ -147,8 +152,12 @@ grep -E '^# (SKIP|--- mode .* exit [^0])' "$out/pt-scaling.raw" | sort -u >&2 ||
 grep -q '^shim,' "$csv" || { echo "run-pt-scaling.sh: no shim results (see $log)" >&2; exit 1; }
 grep -q '^stock,' "$csv" || { echo "run-pt-scaling.sh: no stock results (see $log)" >&2; exit 1; }
 
+# Instruction-count time or host time (older logs have no clock line).
+clock=$(sed -n 's/^# clock: //p' "$out/pt-scaling.raw" | head -n 1)
+clock=${clock:-host time}
+
 # Table and ratios.
-awk -F, -v size="$size" '
+awk -F, -v size="$size" -v clock="$clock" '
 NR == 1 { next }
 {
 	key = $1 SUBSEP $2
@@ -162,7 +171,8 @@ function ms(v) { return v == "" ? "-" : sprintf("%.1f", v) }
 function ratio(a, b) { return (a == "" || b == "" || b <= 0) ? "-" : sprintf("%.1fx", a / b) }
 END {
 	printf "Page-table scaling: SysV segment of %d MiB (%d pages of 4 KiB), each process shmget+shmat by key and touches every page\n", size, pages
-	printf "segment page tables = growth of PageTables (/proc/meminfo) minus the processes'"'"' own tables\n\n"
+	printf "segment page tables = growth of PageTables (/proc/meminfo) minus the processes'"'"' own tables\n"
+	printf "times: guest clock = %s\n\n", clock
 	printf "%5s | %11s %11s %11s | %11s %11s | %9s | %10s %10s %10s | %8s\n", \
 		"", "segment", "page tables", "(kB)", "summed VmPTE", "growth (kB)", "PT ratio", \
 		"later", "attach+touch", "(ms)", "touch"
@@ -193,7 +203,7 @@ END {
 }' "$csv" | tee "$table"
 
 # Targets, at the largest N measured.
-targets=$(awk -F, '
+targets=$(awk -F, -v clock="$clock" '
 NR == 1 { next }
 { key = $1 SUBSEP $2; seg[key] = $8; later[key] = $10; lf[key] = $12; pages = $4
   att[key] = $14; rt[key] = $15
@@ -226,8 +236,10 @@ END {
 		printf "  shim later attacher = attach %.1f ms + touch %.1f ms; touching everything again once mapped takes %.1f ms (stock %.1f ms)\n", \
 			att["shim", N], b - att["shim", N], rt["shim", N], rt["stock", N]
 		hf = later["hugetlb", N]
-		printf "  range of the ratio over N = 2..%d: %.1fx .. %.1fx (the host was shared with other work; each N ran the three modes back to back)\n", \
-			N, rmin, rmax
+		printf "  range of the ratio over N = 2..%d: %.1fx .. %.1fx (guest clock: %s; each N ran the three modes back to back)\n", \
+			N, rmin, rmax, clock
+		if (clock ~ /^instructions/)
+			printf "  clock: times count guest instructions, so the kernel work a fault costs is all in, but a TLB refill costs nothing (QEMU does it outside the guest); on hardware each first access costs a page walk, and the host-clock run, where QEMU'"'"'s software refill is slower than a hardware walk, bounds the ratio from the other side\n"
 		if (t < 100) {
 			printf "  why: the shim removes the faults (%d instead of %d) but not the first access: a later attacher still touches %d pages for the first time in its own address space, and under QEMU TCG each such access costs a software TLB refill (QEMU walks the guest page tables), %.3f us/page here", \
 				lf["shim", N], lf["stock", N], pages, (b - att["shim", N]) * 1000 / pages
