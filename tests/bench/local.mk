@@ -13,6 +13,8 @@
 tests_bench_kernel_helpers = \
 	tests/kernel/mshare-child.c \
 	tests/kernel/mshare-child.h \
+	tests/kernel/mshare-held-child.c \
+	tests/kernel/mshare-held-child.h \
 	tests/kernel/mshare-procfs.c \
 	tests/kernel/mshare-procfs.h
 

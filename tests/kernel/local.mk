@@ -8,6 +8,8 @@
 tests_kernel_common_sources = \
 	tests/kernel/mshare-child.c \
 	tests/kernel/mshare-child.h \
+	tests/kernel/mshare-held-child.c \
+	tests/kernel/mshare-held-child.h \
 	tests/kernel/mshare-procfs.c \
 	tests/kernel/mshare-procfs.h \
 	tests/kernel/mshare-ptmeasure.c \
