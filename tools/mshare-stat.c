@@ -809,26 +809,28 @@ static void analyse(struct region *r)
 
 /* ---- output ---------------------------------------------------------------------- */
 
+/* NAME, or the number ID where the id has no name. */
+static const char *name_or_id(const char *name, unsigned id, char *buf, size_t size)
+{
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%u", id);
+	return buf;
+}
+
 static const char *user_name(uid_t uid, char *buf, size_t size)
 {
 	struct passwd *pw = getpwuid(uid);
 
-	if (pw)
-		snprintf(buf, size, "%s", pw->pw_name);
-	else
-		snprintf(buf, size, "%u", (unsigned)uid);
-	return buf;
+	return name_or_id(pw ? pw->pw_name : NULL, (unsigned)uid, buf, size);
 }
 
 static const char *group_name(gid_t gid, char *buf, size_t size)
 {
 	struct group *gr = getgrgid(gid);
 
-	if (gr)
-		snprintf(buf, size, "%s", gr->gr_name);
-	else
-		snprintf(buf, size, "%u", (unsigned)gid);
-	return buf;
+	return name_or_id(gr ? gr->gr_name : NULL, (unsigned)gid, buf, size);
 }
 
 static void text_backs(const struct region *r)
