@@ -809,26 +809,28 @@ static void analyse(struct region *r)
 
 /* ---- output ---------------------------------------------------------------------- */
 
+/* NAME, or the number ID where the id has no name. */
+static const char *name_or_id(const char *name, unsigned id, char *buf, size_t size)
+{
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%u", id);
+	return buf;
+}
+
 static const char *user_name(uid_t uid, char *buf, size_t size)
 {
 	struct passwd *pw = getpwuid(uid);
 
-	if (pw)
-		snprintf(buf, size, "%s", pw->pw_name);
-	else
-		snprintf(buf, size, "%u", (unsigned)uid);
-	return buf;
+	return name_or_id(pw ? pw->pw_name : NULL, (unsigned)uid, buf, size);
 }
 
 static const char *group_name(gid_t gid, char *buf, size_t size)
 {
 	struct group *gr = getgrgid(gid);
 
-	if (gr)
-		snprintf(buf, size, "%s", gr->gr_name);
-	else
-		snprintf(buf, size, "%u", (unsigned)gid);
-	return buf;
+	return name_or_id(gr ? gr->gr_name : NULL, (unsigned)gid, buf, size);
 }
 
 static void text_backs(const struct region *r)
@@ -1121,6 +1123,38 @@ static bool unreachable(const struct region *r, char *why, size_t size, int *loc
 	return false;
 }
 
+/*
+ * The lists of --gc --json.  In gc_results, err is 0 for a region removed
+ * (or, with --dry-run, that would be), its errno for one that could not be,
+ * and -1 for one kept.
+ */
+enum gc_list { GC_REMOVED, GC_FAILED, GC_KEPT };
+
+static enum gc_list gc_list_of(const struct gc_result *res)
+{
+	if (res->err == -1)
+		return GC_KEPT;
+	return res->err ? GC_FAILED : GC_REMOVED;
+}
+
+static void json_gc_list(const char *key, enum gc_list list)
+{
+	json_open(key, '[');
+	for (size_t i = 0; i < ngc; i++) {
+		const struct gc_result *res = &gc_results[i];
+
+		if (gc_list_of(res) != list)
+			continue;
+		json_open(NULL, '{');
+		json_kstr("name", res->name);
+		json_kstr("reason", res->reason);
+		if (list == GC_FAILED)
+			json_kstr("error", strerror(res->err));
+		json_close('}');
+	}
+	json_close(']');
+}
+
 static int gc(bool dry_run, bool verbose)
 {
 	int status = EXIT_OK;
@@ -1178,37 +1212,9 @@ static int gc(bool dry_run, bool verbose)
 		json_open(NULL, '{');
 		json_kstr("mount", mount_dir);
 		json_kbool("dry_run", dry_run);
-		json_open("removed", '[');
-		for (size_t i = 0; i < ngc; i++) {
-			if (gc_results[i].err != 0)
-				continue;
-			json_open(NULL, '{');
-			json_kstr("name", gc_results[i].name);
-			json_kstr("reason", gc_results[i].reason);
-			json_close('}');
-		}
-		json_close(']');
-		json_open("failed", '[');
-		for (size_t i = 0; i < ngc; i++) {
-			if (gc_results[i].err <= 0)
-				continue;
-			json_open(NULL, '{');
-			json_kstr("name", gc_results[i].name);
-			json_kstr("reason", gc_results[i].reason);
-			json_kstr("error", strerror(gc_results[i].err));
-			json_close('}');
-		}
-		json_close(']');
-		json_open("kept", '[');
-		for (size_t i = 0; i < ngc; i++) {
-			if (gc_results[i].err != -1)
-				continue;
-			json_open(NULL, '{');
-			json_kstr("name", gc_results[i].name);
-			json_kstr("reason", gc_results[i].reason);
-			json_close('}');
-		}
-		json_close(']');
+		json_gc_list("removed", GC_REMOVED);
+		json_gc_list("failed", GC_FAILED);
+		json_gc_list("kept", GC_KEPT);
 		json_ku64("exit_status", (uint64_t)status);
 		json_close('}');
 		putchar('\n');

@@ -13,15 +13,9 @@
 # The programs are check_PROGRAMS so that "make check" builds them for the VM
 # suite; "make bench" builds what it needs itself.
 
-tests_bench_kernel_helpers = \
-	tests/kernel/mshare-child.c \
-	tests/kernel/mshare-child.h \
-	tests/kernel/mshare-procfs.c \
-	tests/kernel/mshare-procfs.h
-
 check_PROGRAMS += tests/bench/pt-scaling
 tests_bench_pt_scaling_SOURCES = \
-	$(tests_bench_kernel_helpers) \
+	$(tests_kernel_process_sources) \
 	tests/bench/bench-clock.c \
 	tests/bench/bench-clock.h \
 	tests/bench/pt-scaling.c

@@ -66,6 +66,7 @@
 
 #include "bench-clock.h"
 #include "mshare-child.h"
+#include "mshare-held-child.h"
 #include "mshare-procfs.h"
 
 #define EXIT_SKIP 77
@@ -101,31 +102,9 @@ struct job {
 	const char *mshare_prefix;	/* "<mount>/" */
 };
 
-struct worker {
-	pid_t pid;
-	int result_fd, release_fd;
-};
-
-struct worker_args {
-	const struct job *job;
-	int result_fd, release_fd;
-};
-
 static uint64_t page_word(size_t page, uint32_t salt)
 {
 	return ((uint64_t)salt << 32) | (uint64_t)(page + 1);
-}
-
-/* Closes every descriptor above stderr except A and B. */
-static void close_other_fds(int a, int b)
-{
-	unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
-
-	if (lo > 3)
-		close_range(3, lo - 1, 0);
-	if (hi > lo + 1)
-		close_range(lo + 1, hi - 1, 0);
-	close_range(hi + 1, ~0u, 0);
 }
 
 static int classify(const char *path, const char *mshare_prefix)
@@ -198,17 +177,14 @@ static void attach_and_touch(const struct job *job, struct sample *s,
 	s->retouch_s = bench_now_seconds() - start;
 }
 
-static int worker_main(void *arg)
+static int worker_main(void *arg, const struct held_child_io *io)
 {
-	const struct worker_args *wa = arg;
-	const struct job *job = wa->job;
+	const struct job *job = arg;
 	unsigned char *base = NULL;
 	struct sample s;
 	unsigned long end;
 	size_t page;
-	char c;
 
-	close_other_fds(wa->result_fd, wa->release_fd);
 	memset(&s, 0, sizeof(s));
 	s.vmpte_before_kb = proc_self_status_kb("VmPTE");
 	attach_and_touch(job, &s, &base);
@@ -226,61 +202,12 @@ static int worker_main(void *arg)
 		if (maps_lookup(base, &end, s.path, sizeof(s.path)) == 0)
 			s.mapping = classify(s.path, job->mshare_prefix);
 	}
-	if (write(wa->result_fd, &s, sizeof(s)) != (ssize_t)sizeof(s))
+	if (held_child_send(io, &s, sizeof(s)) != 0)
 		return 2;
-	while (read(wa->release_fd, &c, 1) > 0)
-		;
+	held_child_wait(io);
 	if (base && shmdt(base) != 0)
 		return 3;
 	return s.error ? 1 : 0;
-}
-
-static int worker_start(struct worker *w, const struct job *job)
-{
-	int result[2], release[2];
-	struct worker_args args;
-
-	if (pipe2(result, O_CLOEXEC) != 0)
-		return -1;
-	if (pipe2(release, O_CLOEXEC) != 0) {
-		close(result[0]);
-		close(result[1]);
-		return -1;
-	}
-	args.job = job;
-	args.result_fd = result[1];
-	args.release_fd = release[0];
-	w->pid = spawn_child(worker_main, &args);
-	close(result[1]);
-	close(release[0]);
-	w->result_fd = result[0];
-	w->release_fd = release[1];
-	if (w->pid < 0) {
-		close(result[0]);
-		close(release[1]);
-		return -1;
-	}
-	return 0;
-}
-
-static int worker_sample(struct worker *w, struct sample *s)
-{
-	ssize_t n;
-
-	do
-		n = read(w->result_fd, s, sizeof(*s));
-	while (n < 0 && errno == EINTR);
-	close(w->result_fd);
-	w->result_fd = -1;
-	return n == (ssize_t)sizeof(*s) ? 0 : -1;
-}
-
-static int worker_release(struct worker *w)
-{
-	if (w->result_fd >= 0)
-		close(w->result_fd);
-	close(w->release_fd);
-	return wait_child(w->pid);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -339,7 +266,7 @@ static bool run_config(enum mode mode, int procs, size_t bytes, bool write,
 {
 	struct job job = { .key = key, .bytes = bytes, .write = write,
 			   .mshare_prefix = mshare_prefix };
-	struct worker *workers = calloc((size_t)procs, sizeof(*workers));
+	struct held_child *workers = calloc((size_t)procs, sizeof(*workers));
 	struct sample *samples = calloc((size_t)procs, sizeof(*samples));
 	double *later_ms = calloc((size_t)procs, sizeof(double));
 	double *later_faults = calloc((size_t)procs, sizeof(double));
@@ -372,13 +299,15 @@ static bool run_config(enum mode mode, int procs, size_t bytes, bool write,
 		const struct sample *s = &samples[i];
 
 		job.first = (i == 0);
-		if (worker_start(&workers[i], &job) != 0) {
+		/* Each child reads the job from its own copy of our memory. */
+		if (held_child_start(&workers[i], worker_main, &job) != 0) {
 			perror("pt-scaling: fork");
 			ok = false;
 			break;
 		}
 		started++;
-		if (worker_sample(&workers[i], &samples[i]) != 0) {
+		if (held_child_result(&workers[i], &samples[i],
+				      sizeof(samples[i])) != 0) {
 			fprintf(stderr, "pt-scaling: %s N=%d: process %d died\n",
 				mode_names[mode], procs, i + 1);
 			ok = false;
@@ -405,7 +334,7 @@ static bool run_config(enum mode mode, int procs, size_t bytes, bool write,
 	/* Everyone is attached and done touching: measure now. */
 	r->pagetables_delta_kb = pagetables_kb() - pagetables_base;
 	for (i = 0; i < started; i++) {
-		int status = worker_release(&workers[i]);
+		int status = held_child_release(&workers[i]);
 
 		if (!exited_ok(status) && ok) {
 			fprintf(stderr, "pt-scaling: %s N=%d: process %d: %s\n",

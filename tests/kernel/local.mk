@@ -4,12 +4,18 @@
 # the VM suite (tests/vm) runs them inside QEMU.  On a host without msharefs
 # they skip with a reason (selftest: TAP "# SKIP", exit 0; ptdemo: exit 77).
 
-# Helpers shared by both programs.
-tests_kernel_common_sources = \
+# Process and /proc helpers; tests/bench/local.mk uses them too.
+tests_kernel_process_sources = \
 	tests/kernel/mshare-child.c \
 	tests/kernel/mshare-child.h \
+	tests/kernel/mshare-held-child.c \
+	tests/kernel/mshare-held-child.h \
 	tests/kernel/mshare-procfs.c \
-	tests/kernel/mshare-procfs.h \
+	tests/kernel/mshare-procfs.h
+
+# Helpers shared by both programs.
+tests_kernel_common_sources = \
+	$(tests_kernel_process_sources) \
 	tests/kernel/mshare-ptmeasure.c \
 	tests/kernel/mshare-ptmeasure.h \
 	tests/kernel/mshare-region.c \

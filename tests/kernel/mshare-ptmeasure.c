@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mshare-child.h"
+#include "mshare-held-child.h"
 #include "mshare-procfs.h"
 #include "mshare-region.h"
 
@@ -54,38 +54,13 @@ static void touch(const struct pt_job *job, unsigned char *base,
 }
 
 /* The worker's life: measure, attach, touch, measure, report, wait, detach. */
-struct worker_args {
-	const struct pt_job *job;
-	int result_fd, release_fd;
-};
-
-/*
- * Closes every descriptor above stderr except KEEP_A and KEEP_B.  Without
- * this a worker would hold the release pipes of the workers started before
- * it, and they would never see EOF.
- */
-static void close_other_fds(int keep_a, int keep_b)
+static int worker_main(void *arg, const struct held_child_io *io)
 {
-	unsigned lo = (unsigned)(keep_a < keep_b ? keep_a : keep_b);
-	unsigned hi = (unsigned)(keep_a < keep_b ? keep_b : keep_a);
-
-	if (lo > 3)
-		close_range(3, lo - 1, 0);
-	if (hi > lo + 1)
-		close_range(lo + 1, hi - 1, 0);
-	close_range(hi + 1, ~0u, 0);
-}
-
-static int worker_main(void *arg)
-{
-	const struct worker_args *w = arg;
-	const struct pt_job *job = w->job;
+	const struct pt_job *job = arg;
 	struct pt_sample s;
 	unsigned char *base = job->inherited;
 	size_t attached = 0;
-	char c;
 
-	close_other_fds(w->result_fd, w->release_fd);
 	memset(&s, 0, sizeof(s));
 	s.vmpte_before_kb = proc_self_status_kb("VmPTE");
 	s.rss_before_kb = proc_self_status_kb("VmRSS");
@@ -110,11 +85,10 @@ static int worker_main(void *arg)
 		s.vmpte_after_kb = proc_self_status_kb("VmPTE");
 		s.rss_after_kb = proc_self_status_kb("VmRSS");
 	}
-	if (write(w->result_fd, &s, sizeof(s)) != (ssize_t)sizeof(s))
+	if (held_child_send(io, &s, sizeof(s)) != 0)
 		return 2;
-	/* Hold the attachment until released (EOF on the pipe). */
-	while (read(w->release_fd, &c, 1) > 0)
-		;
+	/* Hold the attachment until released. */
+	held_child_wait(io);
 	if (attached && munmap(base, attached) != 0)
 		return 3;
 	return s.error ? 1 : 0;
@@ -122,50 +96,18 @@ static int worker_main(void *arg)
 
 int pt_worker_start(struct pt_worker *worker, const struct pt_job *job)
 {
-	int result[2], release[2];
-	struct worker_args args;
-
-	if (pipe2(result, O_CLOEXEC) != 0)
-		return -1;
-	if (pipe2(release, O_CLOEXEC) != 0) {
-		close(result[0]);
-		close(result[1]);
-		return -1;
-	}
-	args.job = job;
-	args.result_fd = result[1];
-	args.release_fd = release[0];
-	worker->pid = spawn_child(worker_main, &args);
-	close(result[1]);
-	close(release[0]);
-	worker->result_fd = result[0];
-	worker->release_fd = release[1];
-	if (worker->pid < 0) {
-		close(result[0]);
-		close(release[1]);
-		return -1;
-	}
-	return 0;
+	/* The child only reads the job, from its own copy of our memory. */
+	return held_child_start(&worker->child, worker_main, (void *)job);
 }
 
 int pt_worker_sample(struct pt_worker *worker, struct pt_sample *sample)
 {
-	ssize_t n;
-
-	do
-		n = read(worker->result_fd, sample, sizeof(*sample));
-	while (n < 0 && errno == EINTR);
-	close(worker->result_fd);
-	worker->result_fd = -1;
-	return n == (ssize_t)sizeof(*sample) ? 0 : -1;
+	return held_child_result(&worker->child, sample, sizeof(*sample));
 }
 
 int pt_worker_release(struct pt_worker *worker)
 {
-	if (worker->result_fd >= 0)
-		close(worker->result_fd);
-	close(worker->release_fd);
-	return wait_child(worker->pid);
+	return held_child_release(&worker->child);
 }
 
 long pte_kb_for(size_t bytes)

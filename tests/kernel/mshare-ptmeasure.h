@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mshare-held-child.h"
+
 struct pt_job {
 	const char *region_path;	/* attach this region, or NULL... */
 	unsigned char *inherited;	/* ...use this inherited mapping */
@@ -36,9 +38,7 @@ struct pt_sample {
 };
 
 struct pt_worker {
-	pid_t pid;
-	int result_fd;		/* the worker writes one struct pt_sample */
-	int release_fd;		/* closing it lets the worker detach and exit */
+	struct held_child child;	/* sends one struct pt_sample */
 };
 
 /* Starts a worker for JOB.  Returns 0 or -1 (errno set). */

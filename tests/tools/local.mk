@@ -7,3 +7,5 @@ TESTS += tests/tools/test-tools.sh
 dist_noinst_SCRIPTS += \
 	tests/tools/test-tools.sh \
 	tests/tools/vm-tools-tests.sh
+# Sourced by both, not run.
+EXTRA_DIST += tests/tools/tap.sh

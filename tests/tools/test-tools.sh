@@ -25,38 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-show() { sed 's/^/#   /' "$@" || true; }
-
-# r COMMAND...: runs it; status in $rc, output in $work/out and $work/err.
-rc=0
-r() {
-	rc=0
-	"$@" >"$work/out" 2>"$work/err" </dev/null || rc=$?
-}
-# check DESCRIPTION STATUS [grep -E PATTERN FILE]...
-check() {
-	local desc=$1 want=$2 good=1
-	shift 2
-	[ "$rc" = "$want" ] || good=0
-	while [ $# -ge 2 ]; do
-		grep -Eq -- "$1" "$2" || { good=0; echo "# missing /$1/ in ${2##*/}"; }
-		shift 2
-	done
-	if [ "$good" = 1 ]; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		echo "# exit status $rc (want $want); stdout:"
-		show "$work/out"
-		echo "# stderr:"
-		show "$work/err"
-	fi
-}
+# shellcheck source=tests/tools/tap.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tap.sh"
 
 python=$(command -v python3 || true)
 json_valid() { # json_valid DESCRIPTION FILE

@@ -15,11 +15,8 @@ run=$builddir/tools/mshare-run
 lib=$builddir/shim/.libs/libmshare-shim.so
 helper=$builddir/tests/shim/shim-vm-helper
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-show() { sed 's/^/#   /' "$@" || true; }
+# shellcheck source=tests/tools/tap.sh
+. "$here/tap.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP must run as root"
@@ -52,29 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rc=0
-r() {
-	rc=0
-	"$@" >"$work/out" 2>"$work/err" </dev/null || rc=$?
-}
-check() { # check DESCRIPTION STATUS [PATTERN FILE]...
-	local desc=$1 want=$2 good=1
-	shift 2
-	[ "$rc" = "$want" ] || good=0
-	while [ $# -ge 2 ]; do
-		grep -Eq -- "$1" "$2" || { good=0; echo "# missing /$1/ in ${2##*/}"; }
-		shift 2
-	done
-	if [ "$good" = 1 ]; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		echo "# exit status $rc (want $want); stdout:"
-		show "$work/out"
-		echo "# stderr:"
-		show "$work/err"
-	fi
-}
 # A simple command (not a function), so that `shim ... &` leaves the
 # program's own pid in $!.
 shim=(env LD_PRELOAD="$lib" MSHARE_SHIM_SHM=all MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE=strict)
