@@ -142,7 +142,8 @@ pg_stop() {
 sample() {
 	local pt
 	pt=$(awk '/^PageTables:/ { print $2 }' /proc/meminfo)
-	cat /proc/[0-9]*/status 2>/dev/null |
+	# cat fails when a process exits in between: not an error here.
+	{ cat /proc/[0-9]*/status 2>/dev/null || true; } |
 		awk -v pt="$pt" '/^Name:/ { n = $2 } /^VmPTE:/ && n == "postgres" { s += $2; c++ }
 			END { printf "%d %d %d\n", s, c, pt }'
 }
@@ -203,7 +204,7 @@ bench_run() { # bench_run PHASE KIND(select|rw) SECONDS LOG PGBENCH-ARGS...
 	local ph=$1 kind=$2 secs=$3 log=$4 f0 f1 rc=0 tps late kids
 	shift 4
 	say "pgbench $*"
-	kids=$(pgrep -c -P "$pm")
+	kids=$(pgrep -c -P "$pm" || true)
 	f0=$(child_faults "$pm")
 	as_pg pgbench -n -P 5 "$@" >"$log" 2>&1 &
 	local bench=$!
