@@ -39,3 +39,14 @@ shim_libmshare_shim_la_LDFLAGS = -module -avoid-version -shared -pthread
 shim_libmshare_shim_la_LIBADD = shim/libmshare-shim-core.la -ldl
 
 EXTRA_DIST += shim/README.md
+
+# The preload library is loaded by path, never linked against through
+# libtool, so its .la file is not installed; without it libtool's uninstall
+# cannot find the .so, hence the hook.
+install-exec-hook: install-exec-drop-la
+install-exec-drop-la:
+	rm -f '$(DESTDIR)$(libdir)/libmshare-shim.la'
+uninstall-hook: uninstall-shim-so
+uninstall-shim-so:
+	rm -f '$(DESTDIR)$(libdir)/libmshare-shim.so'
+.PHONY: install-exec-drop-la uninstall-shim-so
