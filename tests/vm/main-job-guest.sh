@@ -8,9 +8,11 @@
 #   2. PostgreSQL 15 (Debian's, as user postgres, data under /tmp, loopback
 #      only, SysV shared memory) under pgbench, once per phase: without the
 #      shim, then with LD_PRELOAD=libmshare-shim.so (when it is built).
-#      Printed side by side: TPS, summed VmPTE of the postgres processes,
-#      PageTables (/proc/meminfo), whether the postmaster maps
-#      /sys/fs/mshare/.
+#      Printed side by side: TPS (whole runs and their second halves),
+#      the backends' page faults per transaction, summed VmPTE of the
+#      postgres processes, PageTables (/proc/meminfo), whether the
+#      postmaster maps /sys/fs/mshare/; then the issue's targets, met or
+#      missed.
 #   3. With the shim: clean stop and restart, then kill -9 of the postmaster
 #      and restart (PostgreSQL's stale-segment probe must accept the backed
 #      segment), checking pgbench's tables after each restart.
