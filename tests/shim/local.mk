@@ -16,6 +16,14 @@ tests_shim_test_mmap_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_mmap_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-mmap-core
 
+check_PROGRAMS += tests/shim/test-unbacked-cache
+tests_shim_test_unbacked_cache_SOURCES = tests/shim/test-unbacked-cache.c
+tests_shim_test_unbacked_cache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
+tests_shim_test_unbacked_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+tests_shim_test_unbacked_cache_LDFLAGS = -pthread
+tests_shim_test_unbacked_cache_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
+TESTS += tests/shim/test-unbacked-cache
+
 # A SysV program whose output must not change under the shim.
 check_PROGRAMS += tests/shim/shm-ops
 tests_shim_shm_ops_SOURCES = tests/shim/shm-ops.c
