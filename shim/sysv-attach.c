@@ -62,10 +62,13 @@ static enum region_lookup find_region(const char *name, key_t key, pid_t cpid,
 			/*
 			 * The creating file leaves by its rename to the
 			 * region's name, maybe between our two lookups: look
-			 * once more, unless no name has changed since the
-			 * first one.
+			 * once more if the generation moved since the first.
+			 * Without mshare_generation this window stays open,
+			 * as it always was (another open() on every unbacked
+			 * attach would be the price of closing it).
 			 */
-			if (sysv_generation(ms) == generation && !(generation & 1))
+			if (!ms->generation ||
+			    (sysv_generation(ms) == generation && !(generation & 1)))
 				return found;
 			creator_done = true;
 			continue;
