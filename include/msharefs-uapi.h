@@ -16,6 +16,8 @@
 
 #define MSHAREFS_DEFAULT_MOUNT "/sys/fs/mshare"
 #define MSHAREFS_INFO_NAME "mshare_info"
+/* One page; a __u64 count of name changes at offset 0 (odd: one in progress). */
+#define MSHAREFS_GENERATION_NAME "mshare_generation"
 
 #ifndef MSHAREFS_CREATE_MAPPING
 struct mshare_create {

@@ -81,6 +81,12 @@ static void fork_after(void)
 	sysv_unlock_after_fork();
 }
 
+static void fork_child(void)
+{
+	fork_after();
+	sysv_after_fork_child();
+}
+
 static void resolve_real_symbols(struct real_sysv *real)
 {
 	real->shmget = (int (*)(key_t, size_t, int))dlsym(RTLD_NEXT, "shmget");
@@ -108,7 +114,7 @@ static void set_up(void)
 	}
 	shim_state.exe_selected = shim_config_exe_selected(config,
 							   shim_state.progname);
-	pthread_atfork(fork_prepare, fork_after, fork_after);
+	pthread_atfork(fork_prepare, fork_after, fork_child);
 	mmap_interpose_setup();
 	shim_log(SHIM_LOG_DEBUG, "set up: mode %s, executable %s %s",
 		 config->mode == SHIM_MODE_STRICT ? "strict" : "try",

@@ -12,7 +12,8 @@ shim_libmshare_shim_core_la_SOURCES = \
 	shim/pathglob.c shim/pathglob.h \
 	shim/plan.c shim/plan.h \
 	shim/size.c shim/size.h \
-	shim/textfmt.c shim/textfmt.h
+	shim/textfmt.c shim/textfmt.h \
+	shim/unbacked-cache.c shim/unbacked-cache.h
 shim_libmshare_shim_core_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
 # Installed as $(libdir)/libmshare-shim.so; built as shim/.libs/libmshare-shim.so.

@@ -94,6 +94,22 @@ struct shim_decision shim_plan_unbacked_attach(const struct shim_config *config,
 	return decide(SHIM_REFUSE, SHIM_REASON_SEGMENT_UNBACKED);
 }
 
+bool shim_plan_unbacked_attach_may_refuse(const struct shim_config *config)
+{
+	/* Any key may be listed and any size reach MIN_SIZE: only the mode tells. */
+	return config->mode == SHIM_MODE_STRICT;
+}
+
+bool shim_plan_shmget_creates_unbacked(const struct shim_config *config,
+				       bool exe_selected, key_t key,
+				       int shmflg)
+{
+	if (shim_plan_lookup(config, exe_selected).verdict != SHIM_CANDIDATE)
+		return false;
+	return key == IPC_PRIVATE ||
+	       (shmflg & (IPC_CREAT | IPC_EXCL)) == (IPC_CREAT | IPC_EXCL);
+}
+
 size_t shim_region_name(char *buf, size_t size, key_t key, int shmid,
 			pid_t creator)
 {

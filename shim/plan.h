@@ -74,6 +74,22 @@ struct shim_decision shim_plan_lookup(const struct shim_config *config,
 struct shim_decision shim_plan_unbacked_attach(const struct shim_config *config,
 					       key_t key, uint64_t segsz);
 
+/*
+ * Could shim_plan_unbacked_attach() refuse some segment?  Only then does an
+ * attach of a segment known to be unbacked still need its key and size
+ * (IPC_STAT); otherwise it goes straight to the kernel.
+ */
+bool shim_plan_unbacked_attach_may_refuse(const struct shim_config *config);
+
+/*
+ * shmget() that passes through: does it certainly create a new segment
+ * (IPC_PRIVATE, or IPC_CREAT|IPC_EXCL), which therefore has no region, in a
+ * process that looks regions up?  Then a success is recorded as unbacked.
+ */
+bool shim_plan_shmget_creates_unbacked(const struct shim_config *config,
+				       bool exe_selected, key_t key,
+				       int shmflg);
+
 /* Region names: "sysv.<key as 8 hex digits>.<shmid>.<creator pid>". */
 #define SHIM_REGION_NAME_MAX 64
 size_t shim_region_name(char *buf, size_t size, key_t key, int shmid,

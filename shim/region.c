@@ -14,6 +14,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "mmap-raw.h"
 #include "msharefs-uapi.h"
 #include "number.h"
 #include "textfmt.h"
@@ -25,6 +26,27 @@ static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static void path_of(char *path, const char *mount, const char *name)
 {
 	shim_format(path, PATH_MAX, "%s/%s", mount, name);
+}
+
+/*
+ * The generation page, mapped once per process (a fork child inherits the
+ * mapping, exec drops it); NULL if the kernel has no mshare_generation.
+ * raw_mmap: the shim's own mmap() must not see this mapping.
+ */
+static const uint64_t *map_generation(const char *mount)
+{
+	char path[PATH_MAX];
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+	int fd;
+
+	path_of(path, mount, MSHAREFS_GENERATION_NAME);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	p = raw_mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
 }
 
 static void run_probe(void)
@@ -74,6 +96,7 @@ static void run_probe(void)
 		return;
 	}
 	state.alignment = align;
+	state.generation = map_generation(probe_mount);
 	state.available = true;
 }
 

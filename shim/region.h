@@ -17,6 +17,11 @@
 struct msharefs_state {
 	bool available;
 	uint64_t alignment;	/* from mshare_info */
+	/*
+	 * The mount's count of name changes (mshare_generation), mapped
+	 * read-only; NULL on a kernel without it.  See unbacked-cache.h.
+	 */
+	const uint64_t *generation;
 	char why[256];		/* when not available */
 };
 

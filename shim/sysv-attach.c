@@ -16,6 +16,13 @@
 #include "sysv-common.h"
 #include "textfmt.h"
 
+struct shim_unbacked_cache sysv_unbacked;
+
+void sysv_after_fork_child(void)
+{
+	shim_unbacked_after_fork_child(&sysv_unbacked);
+}
+
 /* How long an attacher waits for a creator that is building the region. */
 #define CREATOR_WAIT_STEP_NS 1000000L
 #define CREATOR_WAIT_STEPS 10000
@@ -30,13 +37,17 @@ static void sleep_one_step(void)
 /*
  * Looks the segment's region up; if its creator is still building it,
  * waits for the rename (or for the creator to give up or die).
+ * generation was loaded before the first lookup.
  */
 static enum region_lookup find_region(const char *name, key_t key, pid_t cpid,
 				      bool read_only,
 				      const struct shim_region_expectation *expect,
+				      const struct msharefs_state *ms,
+				      uint64_t generation,
 				      int *fd, uint64_t *region_size, char *why)
 {
 	const char *mount = config()->mount;
+	bool creator_done = false;
 
 	for (int step = 0;; step++) {
 		enum region_lookup found = region_open_checked(mount, name,
@@ -44,10 +55,24 @@ static enum region_lookup find_region(const char *name, key_t key, pid_t cpid,
 							       fd, region_size,
 							       why, WHY_MAX);
 
-		if (found != REGION_ABSENT ||
-		    !region_creating_exists(mount, key, cpid, expect->cuid) ||
-		    process_is_gone(cpid))
+		if (found != REGION_ABSENT || creator_done)
 			return found;
+		if (!region_creating_exists(mount, key, cpid, expect->cuid) ||
+		    process_is_gone(cpid)) {
+			/*
+			 * The creating file leaves by its rename to the
+			 * region's name, maybe between our two lookups: look
+			 * once more if the generation moved since the first.
+			 * Without mshare_generation this window stays open,
+			 * as it always was (another open() on every unbacked
+			 * attach would be the price of closing it).
+			 */
+			if (!ms->generation ||
+			    (sysv_generation(ms) == generation && !(generation & 1)))
+				return found;
+			creator_done = true;
+			continue;
+		}
 		if (step == CREATOR_WAIT_STEPS) {
 			shim_format(why, WHY_MAX,
 				    "pid %d still holds the creating file for key 0x%08x",
@@ -159,7 +184,21 @@ void *sysv_shmat(int shmid, const void *shmaddr, int shmflg)
 		return real->shmat(shmid, shmaddr, shmflg);
 
 	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+	/* Loaded before any lookup, so that a miss may be recorded with it. */
+	uint64_t generation = sysv_generation(ms);
 	struct shmid_ds ds;
+
+	/*
+	 * Known to have no region, and no name has appeared since: the
+	 * kernel's, unless strict mode needs the key and size to decide.
+	 */
+	if (!shim_plan_unbacked_attach_may_refuse(config()) &&
+	    shim_unbacked_valid(&sysv_unbacked, shmid, generation)) {
+		shim_log(SHIM_LOG_DEBUG,
+			 "shmat(%d): known unbacked at generation %llu",
+			 shmid, (unsigned long long)generation);
+		return real->shmat(shmid, shmaddr, shmflg);
+	}
 
 	/* A segment we may not stat we may not attach: the kernel says why. */
 	if (real->shmctl(shmid, IPC_STAT, &ds) != 0)
@@ -197,10 +236,15 @@ void *sysv_shmat(int shmid, const void *shmaddr, int shmflg)
 
 	enum region_lookup found = find_region(name, key, ds.shm_cpid,
 					       shmflg & SHM_RDONLY, &expect,
+					       ms, generation,
 					       &fd, &region_size, why);
 
 	switch (found) {
 	case REGION_ABSENT:
+		shim_unbacked_insert(&sysv_unbacked, shmid, generation);
+		shim_log(SHIM_LOG_DEBUG,
+			 "shmat(%d): no region %s at generation %llu",
+			 shmid, name, (unsigned long long)generation);
 		return attach_unbacked(shmid, shmaddr, shmflg, &ds,
 				       SHIM_REASON_SEGMENT_UNBACKED, name);
 	case REGION_FOREIGN:

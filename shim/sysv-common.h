@@ -10,7 +10,9 @@
 #include "config.h"
 #include "log.h"
 #include "plan.h"
+#include "region.h"
 #include "shim-state.h"
+#include "unbacked-cache.h"
 
 /* Room for a "why" message: a path plus an explanation. */
 #define WHY_MAX 384
@@ -31,6 +33,18 @@ static inline void say_refused(const char *call)
 	shim_log_once(SHIM_REASON_CONFIG_MALFORMED, SHIM_LOG_ERROR,
 		      "refusing %s (ENOMEM): MSHARE_SHIM_MODE=strict and the configuration is malformed: %s",
 		      call, config()->error);
+}
+
+/* Segments of this process known to have no region (sysv-attach.c). */
+extern struct shim_unbacked_cache sysv_unbacked;
+
+/*
+ * The msharefs generation now (acquire), or 1 without mshare_generation:
+ * an odd count records nothing and validates nothing.
+ */
+static inline uint64_t sysv_generation(const struct msharefs_state *ms)
+{
+	return ms->generation ? shim_generation_load(ms->generation) : 1;
 }
 
 static inline bool process_is_gone(pid_t pid)

@@ -5,6 +5,7 @@
  */
 #include "sysv.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "region.h"
@@ -29,8 +30,12 @@ static void forget_region(int shmid, const struct shmid_ds *before)
 			 shmid, config()->mount, name);
 }
 
-/* After IPC_SET: the region follows the segment's owner and mode. */
-static void follow_ipc_set(int shmid)
+/*
+ * After IPC_SET: the region follows the segment's owner and mode.  A
+ * segment found without one is recorded as unbacked at generation, which
+ * the caller loaded before the IPC_SET.
+ */
+static void follow_ipc_set(int shmid, uint64_t generation)
 {
 	const struct real_sysv *real = &shim_state.real;
 	struct shmid_ds after;
@@ -45,7 +50,9 @@ static void follow_ipc_set(int shmid)
 					after.shm_perm.uid, after.shm_perm.gid,
 					after.shm_perm.mode & 0666);
 
-	if (err && err != ENOENT)
+	if (err == ENOENT)
+		shim_unbacked_insert(&sysv_unbacked, shmid, generation);
+	else if (err)
 		shim_log(SHIM_LOG_WARN,
 			 "IPC_SET on segment %d not applied to region %s/%s: %s",
 			 shmid, config()->mount, name, strerror(err));
@@ -57,9 +64,30 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	struct shim_decision d = shim_plan_lookup(config(), shim_state.exe_selected);
 
 	/* Everything but removal and ownership changes is the kernel's alone. */
-	if (d.verdict != SHIM_CANDIDATE || (cmd != IPC_RMID && cmd != IPC_SET) ||
-	    !msharefs_probe(config()->mount)->available)
+	if (d.verdict != SHIM_CANDIDATE || (cmd != IPC_RMID && cmd != IPC_SET))
 		return real->shmctl(shmid, cmd, buf);
+
+	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+
+	if (!ms->available)
+		return real->shmctl(shmid, cmd, buf);
+
+	uint64_t generation = sysv_generation(ms);
+
+	/* Known to have no region: nothing to unlink or chown. */
+	if (shim_unbacked_valid(&sysv_unbacked, shmid, generation)) {
+		shim_log(SHIM_LOG_DEBUG,
+			 "shmctl(%d, %s): known unbacked at generation %llu",
+			 shmid, cmd == IPC_RMID ? "IPC_RMID" : "IPC_SET",
+			 (unsigned long long)generation);
+
+		int rc = real->shmctl(shmid, cmd, buf);
+
+		/* The id may come back as another segment: forget it. */
+		if (rc == 0 && cmd == IPC_RMID)
+			shim_unbacked_evict(&sysv_unbacked, shmid);
+		return rc;
+	}
 
 	if (cmd == IPC_SET) {
 		int rc = real->shmctl(shmid, cmd, buf);
@@ -67,7 +95,7 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 		if (rc == 0) {
 			int saved = errno;
 
-			follow_ipc_set(shmid);
+			follow_ipc_set(shmid, generation);
 			errno = saved;
 		}
 		return rc;
@@ -78,10 +106,12 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 		     !(before.shm_perm.mode & SHM_DEST);
 	int rc = real->shmctl(shmid, cmd, buf);
 
-	if (rc == 0 && known) {
+	if (rc == 0) {
 		int saved = errno;
 
-		forget_region(shmid, &before);
+		shim_unbacked_evict(&sysv_unbacked, shmid);
+		if (known)
+			forget_region(shmid, &before);
 		errno = saved;
 	}
 	return rc;

@@ -177,7 +177,18 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 			shim_log(SHIM_LOG_DEBUG,
 				 "shmget(key 0x%08x, %zu bytes): %s", (unsigned)key,
 				 size, shim_reason_text(d.reason));
-		return real->shmget(key, size, shmflg);
+		if (!shim_plan_shmget_creates_unbacked(config(),
+						       shim_state.exe_selected,
+						       key, shmflg))
+			return real->shmget(key, size, shmflg);
+
+		/* A new segment, made without a region: record it as unbacked. */
+		uint64_t generation = sysv_generation(msharefs_probe(config()->mount));
+		int shmid = real->shmget(key, size, shmflg);
+
+		if (shmid >= 0)
+			shim_unbacked_insert(&sysv_unbacked, shmid, generation);
+		return shmid;
 	}
 
 	const struct msharefs_state *ms = msharefs_probe(config()->mount);

@@ -20,5 +20,7 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 /* fork() handlers for the creation lock. */
 void sysv_lock_for_fork(void);
 void sysv_unlock_after_fork(void);
+/* In the child: clears a cache slot another thread was filling. */
+void sysv_after_fork_child(void);
 
 #endif

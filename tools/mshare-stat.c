@@ -521,7 +521,8 @@ static void load_regions(void)
 		struct stat st;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, "mshare_info"))
+		    !strcmp(de->d_name, "mshare_info") ||
+		    !strcmp(de->d_name, "mshare_generation"))
 			continue;
 		if (fstatat(mount_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))

@@ -12,7 +12,9 @@
  *   mmap-file   mmap(64 KiB of a small file, MAP_SHARED) + munmap
  *   sysv        shmget(IPC_PRIVATE, 64 KiB) + shmctl(IPC_STAT) +
  *               shmctl(IPC_RMID)
- *   shmat       shmat + shmdt of one small segment (64 KiB)
+ *   shmat       shmat + shmdt of one small segment (64 KiB); with
+ *               mshare_generation the shim knows it is unbacked after
+ *               the first lookup
  * Each operation runs B batches of N iterations; the batches of the
  * operations are interleaved so that a disturbance hits all of them alike.
  * Per operation it prints the fastest batch and the median batch, in ns per

@@ -28,6 +28,7 @@ tests_kernel_msharefs_selftest_SOURCES = \
 	tests/kernel/selftest-main.c \
 	tests/kernel/selftest-util.c \
 	tests/kernel/selftest-info.c \
+	tests/kernel/selftest-generation.c \
 	tests/kernel/selftest-fs.c \
 	tests/kernel/selftest-size.c \
 	tests/kernel/selftest-ioctl.c \

@@ -44,6 +44,7 @@ void selftest_add(const struct selftest_group *group, const TTest *test)
 static void register_all(void)
 {
 	register_info_tests();
+	register_generation_tests();
 	register_fs_tests();
 	register_size_tests();
 	register_ioctl_tests();

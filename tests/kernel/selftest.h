@@ -37,6 +37,7 @@ void selftest_add(const struct selftest_group *group, const TTest *test);
 
 /* Each test file registers its tests here (called once from main). */
 void register_info_tests(void);
+void register_generation_tests(void);
 void register_fs_tests(void);
 void register_size_tests(void);
 void register_ioctl_tests(void);

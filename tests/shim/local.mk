@@ -16,6 +16,14 @@ tests_shim_test_mmap_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_mmap_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-mmap-core
 
+check_PROGRAMS += tests/shim/test-unbacked-cache
+tests_shim_test_unbacked_cache_SOURCES = tests/shim/test-unbacked-cache.c
+tests_shim_test_unbacked_cache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
+tests_shim_test_unbacked_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
+tests_shim_test_unbacked_cache_LDFLAGS = -pthread
+tests_shim_test_unbacked_cache_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
+TESTS += tests/shim/test-unbacked-cache
+
 # A SysV program whose output must not change under the shim.
 check_PROGRAMS += tests/shim/shm-ops
 tests_shim_shm_ops_SOURCES = tests/shim/shm-ops.c
@@ -28,6 +36,7 @@ tests_shim_shim_vm_helper_SOURCES = tests/shim/shim-vm-helper.c
 tests_shim_shim_vm_helper_CFLAGS = $(AM_CFLAGS) -pthread
 tests_shim_shim_vm_helper_LDFLAGS = -pthread
 dist_noinst_SCRIPTS += tests/shim/vm-shim-tests.sh
+dist_noinst_SCRIPTS += tests/shim/vm-unbacked-cache-tests.sh
 
 # The in-VM suite of the mmap paths (MSHARE_SHIM_FILES / MSHARE_SHIM_ANON).
 check_PROGRAMS += tests/shim/mmap-helper

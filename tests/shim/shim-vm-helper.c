@@ -27,6 +27,13 @@
  *                               200 times each; "threads ok" or what broke
  *   rdonly-write ID             attach SHM_RDONLY and write: "SIGSEGV" or
  *                               "no fault"
+ *   attach-twice ID             attach and detach, print "first", wait for a
+ *                               line on stdin, attach and detach again, print
+ *                               "second"
+ *   attach-fork ID              attach and detach, then a fork child does the
+ *                               same; prints "parent child"
+ *   private-cycle SIZE          shmget(IPC_PRIVATE, SIZE), attach, detach,
+ *                               IPC_SET, IPC_RMID; prints the id
  */
 #include <errno.h>
 #include <pthread.h>
@@ -457,6 +464,69 @@ static int cmd_rdonly_write(int id)
 	return 0;
 }
 
+static int attach_detach(int id)
+{
+	void *p = shmat(id, NULL, 0);
+
+	if (p == (void *)-1)
+		return -1;
+	return shmdt(p);
+}
+
+static int cmd_attach_twice(int id)
+{
+	char line[16];
+
+	if (attach_detach(id) != 0)
+		return die("shmat");
+	printf("first\n");
+	if (!fgets(line, sizeof(line), stdin))
+		return die("stdin");
+	if (attach_detach(id) != 0)
+		return die("shmat");
+	printf("second\n");
+	return 0;
+}
+
+static int cmd_attach_fork(int id)
+{
+	int status;
+	pid_t child;
+
+	if (attach_detach(id) != 0)
+		return die("shmat");
+	printf("parent");
+	fflush(stdout);
+	child = fork();
+	if (child == 0)
+		_exit(attach_detach(id) == 0 ? 0 : 1);
+	if (child < 0 || waitpid(child, &status, 0) != child ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return die(" child");
+	printf(" child\n");
+	return 0;
+}
+
+static int cmd_private_cycle(size_t size)
+{
+	struct shmid_ds ds;
+	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
+
+	if (id < 0)
+		return die("shmget");
+	if (attach_detach(id) != 0)
+		return die("shmat");
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return die("IPC_STAT");
+	ds.shm_perm.mode = 0640;
+	if (shmctl(id, IPC_SET, &ds) != 0)
+		return die("IPC_SET");
+	if (shmctl(id, IPC_RMID, NULL) != 0)
+		return die("IPC_RMID");
+	printf("%d\n", id);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -499,6 +569,12 @@ int main(int argc, char **argv)
 		return cmd_threads((int)number(argv[2]), (int)number(argv[3]));
 	if (!strcmp(cmd, "rdonly-write") && argc == 3)
 		return cmd_rdonly_write((int)number(argv[2]));
+	if (!strcmp(cmd, "attach-twice") && argc == 3)
+		return cmd_attach_twice((int)number(argv[2]));
+	if (!strcmp(cmd, "attach-fork") && argc == 3)
+		return cmd_attach_fork((int)number(argv[2]));
+	if (!strcmp(cmd, "private-cycle") && argc == 3)
+		return cmd_private_cycle(size_arg(argv[2]));
 	fprintf(stderr, "usage: see the comment at the top of shim-vm-helper.c\n");
 	return 2;
 }

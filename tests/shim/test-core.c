@@ -474,6 +474,52 @@ START_TEST(plan_unbacked_attach)
 }
 END_TEST
 
+/* The fast path for a known-unbacked shmat() may skip IPC_STAT only if no
+ * segment could be refused: in try mode, never in strict mode. */
+START_TEST(plan_unbacked_attach_may_refuse)
+{
+	static const char *const lists[] = { "0x100", "all", "private", "1-0xffffffff" };
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		configure(lists[i], "1M", "strict");
+		ck_assert(shim_plan_unbacked_attach_may_refuse(&config));
+		/* And indeed it refuses a listed segment of MIN_SIZE. */
+		ck_assert_int_eq(shim_plan_unbacked_attach(&config,
+							   i == 2 ? IPC_PRIVATE : 0x100,
+							   1 << 20).verdict,
+				 SHIM_REFUSE);
+		configure(lists[i], "1M", "try");
+		ck_assert(!shim_plan_unbacked_attach_may_refuse(&config));
+		for (key_t key = 0; key < 0x200; key += 0x80)
+			ck_assert_int_eq(shim_plan_unbacked_attach(&config, key,
+								   1ULL << 40).verdict,
+					 SHIM_PASS);
+	}
+}
+END_TEST
+
+START_TEST(plan_shmget_creates_unbacked)
+{
+	configure("0x100", "1M", NULL);
+	/* Certainly a new segment. */
+	ck_assert(shim_plan_shmget_creates_unbacked(&config, true, IPC_PRIVATE, 0600));
+	ck_assert(shim_plan_shmget_creates_unbacked(&config, true, 0x200,
+						    IPC_CREAT | IPC_EXCL | 0600));
+	/* May find an existing segment, which may have a region. */
+	ck_assert(!shim_plan_shmget_creates_unbacked(&config, true, 0x200, IPC_CREAT));
+	ck_assert(!shim_plan_shmget_creates_unbacked(&config, true, 0x200, 0));
+	ck_assert(!shim_plan_shmget_creates_unbacked(&config, true, 0x200, IPC_EXCL));
+	/* A process that never looks regions up keeps no record. */
+	ck_assert(!shim_plan_shmget_creates_unbacked(&config, false, IPC_PRIVATE, 0));
+	configure(NULL, NULL, NULL);
+	ck_assert(!shim_plan_shmget_creates_unbacked(&config, true, IPC_PRIVATE, 0));
+	configure("0x100", NULL, "off");
+	ck_assert(!shim_plan_shmget_creates_unbacked(&config, true, IPC_PRIVATE, 0));
+	configure("0x100,,", NULL, NULL);
+	ck_assert(!shim_plan_shmget_creates_unbacked(&config, true, IPC_PRIVATE, 0));
+}
+END_TEST
+
 START_TEST(plan_attach_address)
 {
 	uintptr_t at;
@@ -648,6 +694,8 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, plan_shmget);
 	tcase_add_test(tc, plan_malformed);
 	tcase_add_test(tc, plan_unbacked_attach);
+	tcase_add_test(tc, plan_unbacked_attach_may_refuse);
+	tcase_add_test(tc, plan_shmget_creates_unbacked);
 	tcase_add_test(tc, plan_attach_address);
 	tcase_add_test(tc, region_names);
 	tcase_add_test(tc, region_validation);

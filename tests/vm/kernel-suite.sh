@@ -36,6 +36,7 @@ vm_run=$top_srcdir/kernel/vm-run.sh
 selftest=${MSHARE_SUITE_SELFTEST:-$top_builddir/tests/kernel/msharefs-selftest}
 ptdemo=${MSHARE_SUITE_PTDEMO:-$top_builddir/tests/kernel/mshare-ptdemo}
 shimtests=${MSHARE_SUITE_SHIMTESTS:-$top_srcdir/tests/shim/vm-shim-tests.sh}
+cachetests=${MSHARE_SUITE_CACHETESTS:-$top_srcdir/tests/shim/vm-unbacked-cache-tests.sh}
 mmaptests=${MSHARE_SUITE_MMAPTESTS:-$top_srcdir/tests/shim/vm-mmap-tests.sh}
 toolstests=${MSHARE_SUITE_TOOLSTESTS:-$top_srcdir/tests/tools/vm-tools-tests.sh}
 benchquick=${MSHARE_SUITE_BENCHQUICK:-$top_srcdir/tests/bench/bench-quick.sh}
@@ -291,6 +292,15 @@ shim_tests() {
 		skip "$label/shim VM tests" "not present ($shimtests)"
 	fi
 }
+cache_tests() {
+	local label=$1
+	shift
+	if [ -f "$cachetests" ]; then
+		vm_test tap "$label/shim cache VM tests" 600 "$@" --mem 2048 -- bash "$cachetests"
+	else
+		skip "$label/shim cache VM tests" "not present ($cachetests)"
+	fi
+}
 mmap_tests() {
 	local label=$1
 	shift
@@ -368,13 +378,14 @@ if build_kernel default; then
 	selftest_root default
 	selftest_user default
 	shim_tests default
+	cache_tests default
 	mmap_tests default
 	tools_tests default
 	mm_tests default
 	ptdemo_run default
 	bench_quick default
 else
-	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim mmap VM tests" "tools VM tests" "mm selftests" "VmPTE evidence" "quick benchmark"; do
+	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "tools VM tests" "mm selftests" "VmPTE evidence" "quick benchmark"; do
 		skip "default/$t" "the default kernel did not build"
 	done
 fi
@@ -386,10 +397,11 @@ elif build_kernel debug --debug; then
 	selftest_root debug --debug
 	selftest_user debug --debug
 	shim_tests debug --debug
+	cache_tests debug --debug
 	mmap_tests debug --debug
 	mm_tests debug --debug
 else
-	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim mmap VM tests" "mm selftests"; do
+	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "mm selftests"; do
 		skip "debug/$t" "the debug kernel did not build"
 	done
 fi
