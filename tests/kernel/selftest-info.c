@@ -43,37 +43,13 @@ END_TEST
 
 START_TEST(info_mode_0444_root)
 {
-	char path[ST_PATH_MAX];
-	struct stat st;
-
-	info_path(path, sizeof(path));
-	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path,
-		      strerror(errno));
-	ck_assert_msg(S_ISREG(st.st_mode), "mode 0%o is not a regular file",
-		      st.st_mode);
-	ck_assert_msg((st.st_mode & 07777) == 0444, "mode 0%o, want 0444",
-		      st.st_mode & 07777);
-	ck_assert_int_eq(st.st_uid, 0);
+	st_check_fixed_file_mode(MSHAREFS_INFO_NAME);
 }
 END_TEST
 
 START_TEST(info_cannot_unlink_or_rename)
 {
-	char path[ST_PATH_MAX], other[ST_PATH_MAX];
-	int fd;
-
-	info_path(path, sizeof(path));
-	ST_ASSERT_ERRNO(unlink(path), EPERM);
-
-	st_region_path(other, sizeof(other), "info-away");
-	ST_ASSERT_ERRNO(rename(path, other), EPERM);
-
-	/* Replacing it by renaming a region onto it is refused as well. */
-	fd = st_region_new(other, "info-over");
-	ST_ASSERT_ERRNO(rename(other, path), EPERM);
-	ck_assert_int_eq(unlink(other), 0);
-	close(fd);
-	ck_assert_int_eq(access(path, R_OK), 0);
+	st_check_fixed_file_stays(MSHAREFS_INFO_NAME);
 }
 END_TEST
 

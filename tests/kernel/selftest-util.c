@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,4 +147,38 @@ size_t pattern_mismatches(const void *p, size_t len, uint32_t seed)
 	for (i = 0; i < len / sizeof(*w); i++)
 		bad += w[i] != pattern_word(i, seed);
 	return bad;
+}
+
+void st_check_fixed_file_mode(const char *name)
+{
+	char path[ST_PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", mshare_mount(), name);
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path,
+		      strerror(errno));
+	ck_assert_msg(S_ISREG(st.st_mode), "mode 0%o is not a regular file",
+		      st.st_mode);
+	ck_assert_msg((st.st_mode & 07777) == 0444, "mode 0%o, want 0444",
+		      st.st_mode & 07777);
+	ck_assert_int_eq(st.st_uid, 0);
+}
+
+void st_check_fixed_file_stays(const char *name)
+{
+	char path[ST_PATH_MAX], other[ST_PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", mshare_mount(), name);
+	ST_ASSERT_ERRNO(unlink(path), EPERM);
+
+	st_region_path(other, sizeof(other), "fixed-away");
+	ST_ASSERT_ERRNO(rename(path, other), EPERM);
+
+	/* Replacing it by renaming a region onto it is refused as well. */
+	fd = st_region_new(other, "fixed-over");
+	ST_ASSERT_ERRNO(rename(other, path), EPERM);
+	ck_assert_int_eq(unlink(other), 0);
+	close(fd);
+	ck_assert_int_eq(access(path, R_OK), 0);
 }

@@ -66,6 +66,12 @@ int st_region_sized(char *path, const char *tag);
 /* st_region_sized() + anonymous read/write memory at [0, MAP_SIZE). */
 int st_region_anon(char *path, const char *tag, uint64_t map_size);
 
+/* The files the mount makes (mshare_info, mshare_generation), by NAME: */
+/* a regular file of root's, mode 0444, */
+void st_check_fixed_file_mode(const char *name);
+/* that cannot be unlinked, renamed away or replaced by a rename onto it. */
+void st_check_fixed_file_stays(const char *name);
+
 /* Attaches the whole region (size from fstat) with PROT, or fails the test. */
 void *st_attach(int fd, int prot);
 
