@@ -2,22 +2,25 @@
 # Tests of libmshare-shim.  test-core and test-passthrough run on any host;
 # vm-shim-tests.sh needs msharefs and is run by the VM suite inside QEMU.
 
+# Every Check program here ends in the same runner.
+tests_shim_check_runner = tests/shim/check-runner.c tests/shim/check-runner.h
+
 check_PROGRAMS += tests/shim/test-core
-tests_shim_test_core_SOURCES = tests/shim/test-core.c
+tests_shim_test_core_SOURCES = tests/shim/test-core.c $(tests_shim_check_runner)
 tests_shim_test_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
 tests_shim_test_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-core
 
 check_PROGRAMS += tests/shim/test-mmap-core
-tests_shim_test_mmap_core_SOURCES = tests/shim/test-mmap-core.c
+tests_shim_test_mmap_core_SOURCES = tests/shim/test-mmap-core.c $(tests_shim_check_runner)
 tests_shim_test_mmap_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
 tests_shim_test_mmap_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_mmap_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-mmap-core
 
 check_PROGRAMS += tests/shim/test-unbacked-cache
-tests_shim_test_unbacked_cache_SOURCES = tests/shim/test-unbacked-cache.c
+tests_shim_test_unbacked_cache_SOURCES = tests/shim/test-unbacked-cache.c $(tests_shim_check_runner)
 tests_shim_test_unbacked_cache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
 tests_shim_test_unbacked_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
 tests_shim_test_unbacked_cache_LDFLAGS = -pthread

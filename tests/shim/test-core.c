@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check-runner.h"
 #include "config.h"
 #include "keymatch.h"
 #include "msharefs-uapi.h"
@@ -709,14 +710,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(core_suite());
-
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-
-	int failed = srunner_ntests_failed(sr);
-
-	fprintf(stderr, "test-core: %d failed\n", failed);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tap(core_suite(), "test-core");
 }

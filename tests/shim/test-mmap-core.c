@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "check-runner.h"
 #include "config.h"
 #include "mmap-plan.h"
 #include "msharefs-uapi.h"
@@ -453,14 +454,5 @@ int main(void)
 	tcase_add_test(tc, madvise_rules);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-
-	int failed = srunner_ntests_failed(sr);
-
-	fprintf(stderr, "test-mmap-core: %d failed\n", failed);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tap(s, "test-mmap-core");
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-runner.h"
 #include "unbacked-cache.h"
 
 static struct shim_unbacked_cache cache;
@@ -219,13 +220,5 @@ int main(void)
 	tcase_add_test(tc, fork_child_keeps_entries_and_frees_busy_slots);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-
-	int failed = srunner_ntests_failed(sr);
-
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tap(s, "test-unbacked-cache");
 }
