@@ -283,42 +283,28 @@ selftest_user() {
 		result not-ok "$label/selftest (nobody) # $selftest not built"
 	fi
 }
-shim_tests() {
+# A TAP script of ours run in the VM, or a skip when it is not there.
+script_tests() { # script_tests SCRIPT NAME TIMEOUT VM-OPTIONS... -- (label and kernel options follow)
+	local script=$1 name=$2 timeout=$3
+	shift 3
+	local vmopts=()
+	while [ "$1" != -- ]; do
+		vmopts+=("$1")
+		shift
+	done
+	shift
 	local label=$1
 	shift
-	if [ -f "$shimtests" ]; then
-		vm_test tap "$label/shim VM tests" 1200 "$@" --hugepages 64 --mem 2048 -- bash "$shimtests"
+	if [ -f "$script" ]; then
+		vm_test tap "$label/$name" "$timeout" "$@" "${vmopts[@]}" -- bash "$script"
 	else
-		skip "$label/shim VM tests" "not present ($shimtests)"
+		skip "$label/$name" "not present ($script)"
 	fi
 }
-cache_tests() {
-	local label=$1
-	shift
-	if [ -f "$cachetests" ]; then
-		vm_test tap "$label/shim cache VM tests" 600 "$@" --mem 2048 -- bash "$cachetests"
-	else
-		skip "$label/shim cache VM tests" "not present ($cachetests)"
-	fi
-}
-mmap_tests() {
-	local label=$1
-	shift
-	if [ -f "$mmaptests" ]; then
-		vm_test tap "$label/shim mmap VM tests" 1200 "$@" --hugepages 64 --mem 2048 -- bash "$mmaptests"
-	else
-		skip "$label/shim mmap VM tests" "not present ($mmaptests)"
-	fi
-}
-tools_tests() {
-	local label=$1
-	shift
-	if [ -f "$toolstests" ]; then
-		vm_test tap "$label/tools VM tests" 900 "$@" --mem 2048 -- bash "$toolstests"
-	else
-		skip "$label/tools VM tests" "not present ($toolstests)"
-	fi
-}
+shim_tests() { script_tests "$shimtests" "shim VM tests" 1200 --hugepages 64 --mem 2048 -- "$@"; }
+cache_tests() { script_tests "$cachetests" "shim cache VM tests" 600 --mem 2048 -- "$@"; }
+mmap_tests() { script_tests "$mmaptests" "shim mmap VM tests" 1200 --hugepages 64 --mem 2048 -- "$@"; }
+tools_tests() { script_tests "$toolstests" "tools VM tests" 900 --mem 2048 -- "$@"; }
 bench_quick() {
 	local label=$1
 	shift
