@@ -276,7 +276,10 @@ rm -f "$planted"
 as_nobody sh -c ": >'$planted'; chmod 644 '$planted'"
 as_nobody flock -s "$planted" sleep 60 &
 holder=$!; pids="$pids $holder"
-sleep 0.2
+# Until the holder has its shared lock an exclusive one can be had (a fixed
+# sleep was too short under TCG on a busy host).
+i=0
+while flock -n -x "$planted" true && [ $i -lt 500 ]; do sleep 0.02; i=$((i + 1)); done
 expect "planted (own file, mode 0644): refused" plain \
 	"$(as_nobody env MSHARE_SHIM_FILES="$work/f/*" MSHARE_SHIM_MIN_SIZE=1M \
 	LD_PRELOAD="$work/libmshare-shim.so" MSHARE_SHIM_LOG_FILE="$work/nobody.log" \
