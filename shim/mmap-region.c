@@ -113,6 +113,27 @@ static int open_existing(const char *path, uint64_t region_size, bool *foreign,
 }
 
 /*
+ * Creates a fresh region file under a temporary name of ours (its path goes
+ * to TEMP, PATH_MAX bytes). Returns the fd, or -1 with WHY filled.
+ */
+static int create_temp_region(const char *mount, char *temp, char *why,
+			      size_t why_size)
+{
+	char temp_name[SHIM_MMAP_NAME_MAX];
+
+	shim_mmap_temp_name(temp_name, sizeof(temp_name), getpid(),
+			    __atomic_add_fetch(&temp_sequence, 1, __ATOMIC_RELAXED));
+	path_of(temp, mount, temp_name);
+
+	int fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+
+	if (fd < 0)
+		shim_format(why, why_size, "create %s: %s", temp, strerror(errno));
+	return fd;
+}
+
+/*
  * Builds the region under a temporary name and renames it into place.
  * Returns the fd (share-locked), or -1: errno EEXIST when another process
  * published it first.
@@ -122,19 +143,11 @@ static int build_file_region(const char *mount, const char *path,
 			     int file_fd, uint64_t region_size,
 			     char *why, size_t why_size)
 {
-	char temp_name[SHIM_MMAP_NAME_MAX], temp[PATH_MAX];
+	char temp[PATH_MAX];
+	int fd = create_temp_region(mount, temp, why, why_size);
 
-	shim_mmap_temp_name(temp_name, sizeof(temp_name), getpid(),
-			    __atomic_add_fetch(&temp_sequence, 1, __ATOMIC_RELAXED));
-	path_of(temp, mount, temp_name);
-
-	int fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		      0600);
-
-	if (fd < 0) {
-		shim_format(why, why_size, "create %s: %s", temp, strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
 	/* Held before the name exists, so no sweep can take it from us. */
 	flock(fd, LOCK_SH);
 
@@ -227,23 +240,17 @@ enum mmap_region_result mmap_region_anon(const char *mount, uint64_t alignment,
 					 uint64_t *region_size,
 					 char *why, size_t why_size)
 {
-	char temp_name[SHIM_MMAP_NAME_MAX], temp[PATH_MAX];
+	char temp[PATH_MAX];
 
 	if (!shim_size_round_up(len, alignment, region_size)) {
 		shim_format(why, why_size, "%zu bytes cannot be aligned", len);
 		return MMAP_REGION_FAILED;
 	}
-	shim_mmap_temp_name(temp_name, sizeof(temp_name), getpid(),
-			    __atomic_add_fetch(&temp_sequence, 1, __ATOMIC_RELAXED));
-	path_of(temp, mount, temp_name);
 
-	int fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		      0600);
+	int fd = create_temp_region(mount, temp, why, why_size);
 
-	if (fd < 0) {
-		shim_format(why, why_size, "create %s: %s", temp, strerror(errno));
+	if (fd < 0)
 		return MMAP_REGION_FAILED;
-	}
 
 	struct mshare_create create = {
 		.region_offset = 0,
