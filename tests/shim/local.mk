@@ -4,16 +4,18 @@
 
 # Every Check program here ends in the same runner.
 tests_shim_check_runner = tests/shim/check-runner.c tests/shim/check-runner.h
+# The core tests load configurations from a made-up environment.
+tests_shim_fake_env = tests/shim/fake-env.c tests/shim/fake-env.h
 
 check_PROGRAMS += tests/shim/test-core
-tests_shim_test_core_SOURCES = tests/shim/test-core.c $(tests_shim_check_runner)
+tests_shim_test_core_SOURCES = tests/shim/test-core.c $(tests_shim_check_runner) $(tests_shim_fake_env)
 tests_shim_test_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
 tests_shim_test_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-core
 
 check_PROGRAMS += tests/shim/test-mmap-core
-tests_shim_test_mmap_core_SOURCES = tests/shim/test-mmap-core.c $(tests_shim_check_runner)
+tests_shim_test_mmap_core_SOURCES = tests/shim/test-mmap-core.c $(tests_shim_check_runner) $(tests_shim_fake_env)
 tests_shim_test_mmap_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
 tests_shim_test_mmap_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_mmap_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)

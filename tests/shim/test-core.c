@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check-runner.h"
+#include "fake-env.h"
 #include "config.h"
 #include "keymatch.h"
 #include "msharefs-uapi.h"
@@ -23,31 +24,6 @@
 
 #define GiB (1ULL << 30)
 #define ALIGN_512G (512ULL * GiB)
-
-/* ---- a fake environment --------------------------------------------- */
-
-struct fake_env {
-	const char *names[16];
-	const char *values[16];
-	int count;
-};
-
-static const char *fake_getenv(const char *name, void *context)
-{
-	struct fake_env *env = context;
-
-	for (int i = 0; i < env->count; i++)
-		if (strcmp(env->names[i], name) == 0)
-			return env->values[i];
-	return NULL;
-}
-
-static void env_set(struct fake_env *env, const char *name, const char *value)
-{
-	env->names[env->count] = name;
-	env->values[env->count] = value;
-	env->count++;
-}
 
 static struct shim_config config;
 

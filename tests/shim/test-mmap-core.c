@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "check-runner.h"
+#include "fake-env.h"
 #include "config.h"
 #include "mmap-plan.h"
 #include "msharefs-uapi.h"
@@ -20,22 +21,6 @@
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
-
-struct fake_env {
-	const char *names[8];
-	const char *values[8];
-	int count;
-};
-
-static const char *fake_getenv(const char *name, void *context)
-{
-	struct fake_env *env = context;
-
-	for (int i = 0; i < env->count; i++)
-		if (strcmp(env->names[i], name) == 0)
-			return env->values[i];
-	return NULL;
-}
 
 static struct shim_config config;
 
@@ -49,8 +34,7 @@ static const char *load(const char *n1, const char *v1, const char *n2,
 	for (int i = 0; i < 3; i++) {
 		if (!n[i])
 			continue;
-		env.names[env.count] = n[i];
-		env.values[env.count++] = v[i];
+		env_set(&env, n[i], v[i]);
 	}
 	shim_config_load(&config, fake_getenv, &env);
 	return config.malformed ? config.error : "";
