@@ -186,7 +186,7 @@ bool shim_mmap_temp_name_parse(const char *name, pid_t *pid)
 	return true;
 }
 
-bool shim_mmap_region_check(const struct shim_mmap_region_seen *seen,
+bool shim_mmap_region_check(const struct shim_region_observation *seen,
 			    uid_t euid, uint64_t region_size,
 			    char *why, size_t why_size)
 {

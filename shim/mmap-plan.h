@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "plan.h"
 
 /* Does any mmap() need a second look in this process?  Computed once. */
 bool shim_mmap_armed(const struct shim_config *config, bool exe_selected);
@@ -79,19 +80,11 @@ bool shim_file_region_name_parse(const char *name,
 size_t shim_mmap_temp_name(char *buf, size_t size, pid_t pid, unsigned seq);
 bool shim_mmap_temp_name_parse(const char *name, pid_t *pid);
 
-/* What fstat()/fstatfs() say about a region file found under its name. */
-struct shim_mmap_region_seen {
-	long fs_type;
-	mode_t st_mode;
-	uid_t st_uid;
-	uint64_t st_size;
-};
-
 /*
  * Only a regular msharefs file owned by this euid with mode 0600 and the
  * expected size is trusted; anything else was planted.
  */
-bool shim_mmap_region_check(const struct shim_mmap_region_seen *seen,
+bool shim_mmap_region_check(const struct shim_region_observation *seen,
 			    uid_t euid, uint64_t region_size,
 			    char *why, size_t why_size);
 

@@ -11,7 +11,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "msharefs-uapi.h"
@@ -53,22 +52,13 @@ static bool still_named(const char *path, int fd)
 static bool check_region(int fd, uint64_t region_size, const char *path,
 			 char *why, size_t why_size)
 {
-	struct stat st;
-	struct statfs fs;
+	struct shim_region_observation seen;
 	char detail[128];
 
-	if (fstat(fd, &st) != 0 || fstatfs(fd, &fs) != 0) {
+	if (!region_observe(fd, &seen)) {
 		shim_format(why, why_size, "fstat %s: %s", path, strerror(errno));
 		return false;
 	}
-
-	struct shim_mmap_region_seen seen = {
-		.fs_type = (long)fs.f_type,
-		.st_mode = st.st_mode,
-		.st_uid = st.st_uid,
-		.st_size = (uint64_t)st.st_size,
-	};
-
 	if (shim_mmap_region_check(&seen, geteuid(), region_size, detail,
 				   sizeof(detail)))
 		return true;

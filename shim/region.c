@@ -204,6 +204,22 @@ void region_creating_discard(const char *mount, key_t key)
 	unlink(path);
 }
 
+bool region_observe(int fd, struct shim_region_observation *seen)
+{
+	struct stat st;
+	struct statfs fs;
+
+	if (fstat(fd, &st) != 0 || fstatfs(fd, &fs) != 0)
+		return false;
+	*seen = (struct shim_region_observation) {
+		.fs_type = (long)fs.f_type,
+		.st_mode = st.st_mode,
+		.st_uid = st.st_uid,
+		.st_size = (uint64_t)st.st_size,
+	};
+	return true;
+}
+
 enum region_lookup region_open_checked(const char *mount, const char *name,
 				       bool read_only,
 				       const struct shim_region_expectation *expect,
@@ -211,8 +227,8 @@ enum region_lookup region_open_checked(const char *mount, const char *name,
 				       char *why, size_t why_size)
 {
 	char path[PATH_MAX];
+	struct shim_region_observation seen;
 	struct stat st;
-	struct statfs fs;
 
 	path_of(path, mount, name);
 	/* O_NONBLOCK: a planted FIFO must not hang us before we check it. */
@@ -235,7 +251,7 @@ enum region_lookup region_open_checked(const char *mount, const char *name,
 		errno = saved;
 		return REGION_ERROR;
 	}
-	if (fstat(fd, &st) != 0 || fstatfs(fd, &fs) != 0) {
+	if (!region_observe(fd, &seen)) {
 		int saved = errno;
 
 		shim_format(why, why_size, "fstat %s: %s", path, strerror(saved));
@@ -244,12 +260,6 @@ enum region_lookup region_open_checked(const char *mount, const char *name,
 		return REGION_ERROR;
 	}
 
-	struct shim_region_observation seen = {
-		.fs_type = (long)fs.f_type,
-		.st_mode = st.st_mode,
-		.st_uid = st.st_uid,
-		.st_size = (uint64_t)st.st_size,
-	};
 	char detail[192];
 
 	if (!shim_region_check(expect, &seen, detail, sizeof(detail))) {

@@ -56,6 +56,9 @@ enum region_lookup {
 	REGION_ERROR,		/* could not open or check it (errno) */
 };
 
+/* What fstat() and fstatfs() say of an open region file; false + errno. */
+bool region_observe(int fd, struct shim_region_observation *seen);
+
 /* Opens mount/name (read-only or read-write) and checks it (see plan.h). */
 enum region_lookup region_open_checked(const char *mount, const char *name,
 				       bool read_only,

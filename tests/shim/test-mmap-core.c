@@ -361,7 +361,7 @@ START_TEST(region_checks)
 {
 	char why[128];
 	uint64_t size = 512 * GiB;
-	struct shim_mmap_region_seen ok = {
+	struct shim_region_observation ok = {
 		.fs_type = MSHARE_MAGIC, .st_mode = S_IFREG | 0600,
 		.st_uid = 1000, .st_size = size,
 	}, bad;
