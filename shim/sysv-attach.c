@@ -61,14 +61,16 @@ static enum region_lookup find_region(const char *name, key_t key, pid_t cpid,
 		    process_is_gone(cpid)) {
 			/*
 			 * The creating file leaves by its rename to the
-			 * region's name, maybe between our two lookups: look
-			 * once more if the generation moved since the first.
-			 * Without mshare_generation this window stays open,
-			 * as it always was (another open() on every unbacked
-			 * attach would be the price of closing it).
+			 * region's name, maybe between our two lookups, and
+			 * an attacher that missed both would write into the
+			 * plain segment while the others use the region: look
+			 * once more, unless the generation shows that no name
+			 * changed since the first lookup.  Without
+			 * mshare_generation that costs one more open() per
+			 * unbacked attach.
 			 */
-			if (!ms->generation ||
-			    (sysv_generation(ms) == generation && !(generation & 1)))
+			if (ms->generation && sysv_generation(ms) == generation &&
+			    !(generation & 1))
 				return found;
 			creator_done = true;
 			continue;
