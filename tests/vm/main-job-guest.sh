@@ -171,6 +171,12 @@ pgbench_tps() { # pgbench_tps LOG
 	awk '/^tps = .*without initial connection time/ { t = sprintf("%.1f", $3) } END { print t }' "$1"
 }
 
+# The transactions pgbench counted ("number of transactions actually
+# processed: N", or "N/M" with a limit).
+pgbench_transactions() { # pgbench_transactions LOG
+	sed -n 's|^number of transactions actually processed: \([0-9]*\).*|\1|p' "$1"
+}
+
 # The mean TPS of pgbench -P's intervals in the second half of a run of
 # SECONDS: by then most pages the run touches have been faulted in.
 pgbench_late_tps() { # pgbench_late_tps LOG SECONDS
@@ -203,7 +209,7 @@ append_run() { # append_run PHASE METRIC VALUE: "a/b/..." list and its mean
 
 # One pgbench run: TPS (whole run and second half) and faults per transaction.
 bench_run() { # bench_run PHASE KIND(select|rw) SECONDS LOG PGBENCH-ARGS...
-	local ph=$1 kind=$2 secs=$3 log=$4 f0 f1 rc=0 tps late kids
+	local ph=$1 kind=$2 secs=$3 log=$4 f0 f1 rc=0 tps late kids txns
 	shift 4
 	say "pgbench $*"
 	kids=$(pgrep -c -P "$pm" || true)
@@ -220,12 +226,14 @@ bench_run() { # bench_run PHASE KIND(select|rw) SECONDS LOG PGBENCH-ARGS...
 	[ "$rc" = 0 ] || fail "$ph: pgbench $* exited $rc"
 	tps=$(pgbench_tps "$log")
 	late=$(pgbench_late_tps "$log" "$secs")
+	txns=$(pgbench_transactions "$log")
+	[ -n "$txns" ] && [ "$txns" -gt 0 ] || fail "$ph: pgbench printed no transaction count"
 	append_run "$ph" "${kind}_runs" "$tps"
 	R[$ph,${kind}_tps]=$(mean_of "${R[$ph,${kind}_runs]}")
 	append_run "$ph" "${kind}_late_runs" "$late"
 	R[$ph,${kind}_late]=$(mean_of "${R[$ph,${kind}_late_runs]}")
 	append_run "$ph" "${kind}_fault_runs" \
-		"$(awk -v f=$((f1 - f0)) -v t="$tps" -v s="$secs" 'BEGIN { if (t > 0) printf "%.2f", f / (t * s) }')"
+		"$(awk -v f=$((f1 - f0)) -v t="${txns:-0}" 'BEGIN { if (t > 0) printf "%.2f", f / t }')"
 	R[$ph,${kind}_faults]=$(mean_of "${R[$ph,${kind}_fault_runs]}")
 }
 
