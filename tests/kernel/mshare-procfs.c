@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Scans "Key: value ..." lines of FILE for KEY and returns the number. */
 static long keyed_number(const char *file, const char *key)
@@ -34,6 +35,22 @@ long proc_self_status_kb(const char *key)
 long meminfo_kb(const char *key)
 {
 	return keyed_number("/proc/meminfo", key);
+}
+
+long percpu_free_kb(void)
+{
+	char line[256];
+	long pages = 0, count;
+	FILE *f = fopen("/proc/zoneinfo", "re");
+
+	if (!f)
+		return -1;
+	/* "count:" appears only in the per-CPU pagesets of each zone. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %ld", &count) == 1)
+			pages += count;
+	fclose(f);
+	return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 long nr_hugepages(void)
