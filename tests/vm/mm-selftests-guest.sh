@@ -10,6 +10,9 @@
 #   A NAME written !NAME is run a second time if it fails (a program known to
 #   fail intermittently for reasons of its own); the first run's output stays
 #   in the log and the result says it needed the retry.
+#   A NAME written ~NAME runs with address-space randomization off (setarch
+#   -R): a program that places fixed mappings next to ones it checked, and
+#   so fails whenever the randomly placed heap sits in between.
 # MSHARE_MM_SKIP: space-separated names reported as skipped (with the reason
 # that the caller runs them elsewhere) instead of run.
 # Exit status: 0 if no program failed, 1 otherwise.
@@ -28,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 # Some programs create files in the current directory.
 cd "$work"
 
-declare -a names=() timeouts=() argss=() retry_once=()
+declare -a names=() timeouts=() argss=() retry_once=() fixed_layout=()
 while read -r name tmo args; do
 	case "$name" in '' | '#'*) continue ;; esac
 	if [ "${name#!}" != "$name" ]; then
@@ -36,6 +39,12 @@ while read -r name tmo args; do
 		retry_once+=(1)
 	else
 		retry_once+=(0)
+	fi
+	if [ "${name#\~}" != "$name" ]; then
+		name=${name#\~}
+		fixed_layout+=(1)
+	else
+		fixed_layout+=(0)
 	fi
 	names+=("$name")
 	timeouts+=("$tmo")
@@ -63,16 +72,21 @@ for i in "${!names[@]}"; do
 		failed=1
 		continue
 	fi
+	cmd=("$bindir/$name" "${args[@]}")
+	if [ "${fixed_layout[$i]}" = 1 ]; then
+		cmd=(setarch "$(uname -m)" -R "${cmd[@]}")
+		label="$label (ASLR off)"
+	fi
 	start=$(date +%s.%N)
 	rc=0
 	retried=""
-	timeout -k 5 "$tmo" "$bindir/$name" "${args[@]}" >"$out" 2>&1 </dev/null || rc=$?
+	timeout -k 5 "$tmo" "${cmd[@]}" >"$out" 2>&1 </dev/null || rc=$?
 	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ "${retry_once[$i]}" = 1 ]; then
 		echo "# ---- $label failed (exit $rc); its output, then a second run:"
 		grep -E 'ERROR|FAIL|fail=[1-9]' "$out" | sed 's/^/#   first run: /' || true
 		retried=" # passed on the second run; the first failed with exit $rc"
 		rc=0
-		timeout -k 5 "$tmo" "$bindir/$name" "${args[@]}" >"$out" 2>&1 </dev/null || rc=$?
+		timeout -k 5 "$tmo" "${cmd[@]}" >"$out" 2>&1 </dev/null || rc=$?
 		[ "$rc" = 0 ] || retried=""
 	fi
 	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
