@@ -10,7 +10,7 @@
 #   A NAME written !NAME is run a second time if it fails (a program known to
 #   fail intermittently for reasons of its own); the first run's output stays
 #   in the log and the result says it needed the retry.
-#   A NAME written ~NAME runs with address-space randomization off (setarch
+#   A NAME written ~NAME (prefixes combine: !~NAME) runs with address-space randomization off (setarch
 #   -R): a program that places fixed mappings next to ones it checked, and
 #   so fails whenever the randomly placed heap sits in between.
 # MSHARE_MM_SKIP: space-separated names reported as skipped (with the reason
@@ -34,18 +34,16 @@ cd "$work"
 declare -a names=() timeouts=() argss=() retry_once=() fixed_layout=()
 while read -r name tmo args; do
 	case "$name" in '' | '#'*) continue ;; esac
-	if [ "${name#!}" != "$name" ]; then
-		name=${name#!}
-		retry_once+=(1)
-	else
-		retry_once+=(0)
-	fi
-	if [ "${name#\~}" != "$name" ]; then
-		name=${name#\~}
-		fixed_layout+=(1)
-	else
-		fixed_layout+=(0)
-	fi
+	retry=0 fixed=0
+	while :; do
+		case "$name" in
+		'!'*) retry=1 name=${name#!} ;;
+		'~'*) fixed=1 name=${name#\~} ;;
+		*) break ;;
+		esac
+	done
+	retry_once+=("$retry")
+	fixed_layout+=("$fixed")
 	names+=("$name")
 	timeouts+=("$tmo")
 	argss+=("${args:-}")

@@ -43,7 +43,7 @@ if ! flock -n 8; then
 	flock 8
 fi
 
-mapfile -t progs < <(awk '$1 !~ /^(#|$)/ { sub(/^!/, "", $1); print $1 }' "$list")
+mapfile -t progs < <(awk '$1 !~ /^(#|$)/ { sub(/^[!~]+/, "", $1); print $1 }' "$list")
 [ "${#progs[@]}" -gt 0 ] || die "empty list $list"
 
 # What the binaries depend on: the uAPI headers and selftest sources of the
