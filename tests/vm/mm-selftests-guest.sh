@@ -10,9 +10,10 @@
 #   A NAME written !NAME is run a second time if it fails (a program known to
 #   fail intermittently for reasons of its own); the first run's output stays
 #   in the log and the result says it needed the retry.
-#   A NAME written ~NAME (prefixes combine: !~NAME) runs with address-space randomization off (setarch
-#   -R): a program that places fixed mappings next to ones it checked, and
-#   so fails whenever the randomly placed heap sits in between.
+#   A NAME written ~NAME runs with address-space randomization off
+#   (setarch -R): for a program that places fixed mappings next to ones it
+#   checked, and so fails whenever the randomly placed heap sits in between.
+#   The prefixes combine (!~NAME).
 # MSHARE_MM_SKIP: space-separated names reported as skipped (with the reason
 # that the caller runs them elsewhere) instead of run.
 # Exit status: 0 if no program failed, 1 otherwise.
