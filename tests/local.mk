@@ -4,3 +4,6 @@ include $(srcdir)/tests/kernel/local.mk
 include $(srcdir)/tests/tools/local.mk
 include $(srcdir)/tests/bench/local.mk
 include $(srcdir)/tests/vm/local.mk
+
+# TAP helpers sourced by the shell test scripts, not run.
+EXTRA_DIST += tests/tap.sh

@@ -14,8 +14,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 builddir=${top_builddir:-$(cd "$here/../.." && pwd)}
 mount=${SHIM_TEST_MOUNT:-/sys/fs/mshare}
 export SHIM_TEST_MOUNT="$mount"
-n=0
-failed=0
 MiB=1048576
 
 if [ "$(id -u)" != 0 ]; then
@@ -44,18 +42,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-note() { echo "# $*"; }
+# ok, not_ok, skip, note, expect, expect_match
+. "$here/../tap.sh"
 show() { [ -s "$1" ] && sed 's/^/#   /' "$1"; }
-expect() {	# expect DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok "$1"
-	else not_ok "$1"; note "expected: $2"; note "got:      $3"; fi
-}
-expect_match() {	# expect_match DESCRIPTION ERE ACTUAL
-	if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"
-	else not_ok "$1"; note "expected to match: $2"; note "got: $3"; fi
-}
 
 # The helper and the shim where an unprivileged user can read them.
 if ! cp "$builddir/tests/shim/mmap-helper" "$work/helper" ||

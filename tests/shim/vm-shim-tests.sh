@@ -16,8 +16,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 builddir=${top_builddir:-$(cd "$here/../.." && pwd)}
 mount=${SHIM_TEST_MOUNT:-/sys/fs/mshare}
 fake=${SHIM_TEST_FAKE:-0}
-n=0
-failed=0
 holders=""
 hold_count=0
 
@@ -33,21 +31,9 @@ base=$(( 0x5f000000 + ($$ % 0x1000) * 256 ))
 key() { printf '%d' $((base + $1)); }
 keyhex() { printf '%08x' $((base + $1)); }
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-note() { echo "# $*"; }
+# ok, not_ok, skip, note, expect, expect_match
+. "$here/../tap.sh"
 show() { [ -s "$1" ] && sed 's/^/#   /' "$1"; }
-
-# expect DESCRIPTION EXPECTED ACTUAL: passes when they are equal.
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; note "expected: $2"; note "got:      $3"; fi
-}
-# expect_match DESCRIPTION PATTERN ACTUAL: grep -E PATTERN on ACTUAL.
-expect_match() {
-	if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"
-	else not_ok "$1"; note "expected to match: $2"; note "got: $3"; fi
-}
 
 cleanup() {
 	for pid in $holders; do kill -9 "$pid" 2>/dev/null; done

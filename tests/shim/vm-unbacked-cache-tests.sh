@@ -13,8 +13,6 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=${top_builddir:-$(cd "$here/../.." && pwd)}
 mount=${SHIM_TEST_MOUNT:-/sys/fs/mshare}
-n=0
-failed=0
 
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP must run as root"
@@ -29,13 +27,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/vm-unbacked.XXXXXX") || exit 99
 base=$(( 0x5e000000 + ($$ % 0x1000) * 256 ))
 key() { printf '%d' $((base + $1)); }
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-note() { echo "# $*"; }
+# ok, not_ok, skip, note, expect, expect_match
+. "$here/../tap.sh"
 show() { [ -s "$1" ] && sed 's/^/#   /' "$1"; }
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; note "expected: $2"; note "got:      $3"; fi
-}
 
 cleanup() {
 	for k in $(seq 0 7); do ipcrm -M $((base + k)) 2>/dev/null; done

@@ -1,15 +1,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# TAP helpers of the tools tests (test-tools.sh, vm-tools-tests.sh), sourced
-# by both so that they count, report and show failures the same way.  The
-# script sets $work, a scratch directory, before it calls r or check; it
-# ends with: echo "1..$n"; [ "$failed" = 0 ]
+# What the tools tests (test-tools.sh, vm-tools-tests.sh) add to tests/tap.sh:
+# run a command and check its status and output.  The script sets $work, a
+# scratch directory, before it calls r or check.
 # shellcheck shell=bash disable=SC2154 # $work is the sourcing script's
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# shellcheck source=tests/tap.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tap.sh"
+
 show() { sed 's/^/#   /' "$@" || true; }
 
 # r COMMAND...: runs it; status in $rc, output in $work/out and $work/err.
