@@ -188,6 +188,10 @@ chmod 644 "$CTL/run.sh" "$CTL/vm.conf"
 cmdline="console=ttyS0 quiet panic=-1 root=hostroot rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=512000,cache=loose ro"
 cmdline+=" init=$HERE/guest-init.sh"
+# Under TCG on a loaded host the boot-time check that the timer interrupt
+# arrives through the IO-APIC can miss its ticks and panic ("IO-APIC +
+# timer doesn't work", seen with the host's load at 14): skip that check.
+cmdline+=" no_timer_check"
 # Cheap slab consistency checks and poisoning, without SLUB_DEBUG_ON's
 # per-object stack traces (those cost too much under TCG).
 [ "$variant" = debug ] && cmdline+=" slub_debug=FZP"
