@@ -12,6 +12,8 @@ run=$builddir/tools/mshare-run
 stat=$builddir/tools/mshare-stat
 lib=$builddir/shim/.libs/libmshare-shim.so
 fake=$builddir/tests/shim/fake-msharefs.so
+# mshare-run calls its checker from the build tree, not the installed path.
+export MSHARE_RUN_PREFLIGHT=$builddir/tools/mshare-preflight
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-tools.XXXXXX")
 holders=()
 segments=()
@@ -87,19 +89,21 @@ bad() { # bad DESCRIPTION PATTERN ARGS...
 	check "bad option exits 2: $desc" 2 "$pat" "$work/err" "Try 'mshare-run --help'" "$work/err"
 }
 bad "unknown option" 'unknown option: --bogus' --bogus -- true
-bad "--mode" "'fast' is not off, try or strict" --mode fast -- true
-bad "--shm octal" "octal is not accepted" --shm 010 -- true
-bad "--shm garbage" "'0xg' is not a key" --shm 0xg -- true
-bad "--shm backwards range" "runs backwards" --shm 20-10 -- true
-bad "--min-size MB is ambiguous" "ambiguous" --min-size 64MB -- true
-bad "--anon not a size" "not a size" --anon lots -- true
-bad "--log" "is not error, warn, info or debug" --log loud -- true
-bad "--exe with a path" "give basenames" --exe /usr/bin/postgres -- true
-bad "--mount relative" "not an absolute path" --mount mshare -- true
+bad "--mode" "--mode: MSHARE_SHIM_MODE='fast': unknown mode" --mode fast -- true
+bad "--shm octal" "--shm: .*octal is not supported" --shm 010 -- true
+bad "--shm garbage" "--shm: .*'0xg': no hex digits" --shm 0xg -- true
+bad "--shm backwards range" "--shm: .*reversed range" --shm 20-10 -- true
+bad "--min-size MB is refused" "--min-size: .*bad suffix 'MB'" --min-size 64MB -- true
+bad "--anon not a size" "--anon: .*not a number" --anon lots -- true
+bad "--log" "--log: .*unknown log level" --log loud -- true
+bad "--exe with a path" "--exe: .*give basenames" --exe /usr/bin/postgres -- true
+bad "--mount relative" "--mount: .*not an absolute path" --mount mshare -- true
+bad "--files relative" "--files: .*is not absolute" --files relative -- true
 bad "missing value" "--shm needs a value" --shm
 bad "no program" "no PROGRAM given" --shm all
 bad "value to a flag" "--dry-run takes no value" --dry-run=yes -- true
 bad "unknown profile" "no profile 'no-such-profile'" --profile no-such-profile -- true
+bad "the systemd drop-in is not a profile" "is not a profile name" --profile postgresql@.service.d-mshare -- true
 
 # Profiles.
 export MSHARE_RUN_PROFILE_PATH=$srcdir/conf
@@ -108,14 +112,28 @@ for conf in "$srcdir"/conf/*.conf; do
 	[[ $name == *.service.* ]] && continue
 	r "$run" --lib "$lib" --profile "${name%.conf}" --dry-run -- true
 	check "profile ${name%.conf} loads cleanly" 0 "^MSHARE_SHIM_CONFIG=$conf\$" "$work/out"
-	if grep -q warning "$work/err"; then not_ok "profile ${name%.conf} has no unknown variables"; show "$work/err"
-	else ok "profile ${name%.conf} has no unknown variables"; fi
+	if grep -q -e warning -e error "$work/err"; then not_ok "profile ${name%.conf} draws no warning"; show "$work/err"
+	else ok "profile ${name%.conf} draws no warning"; fi
 done
+r "$run" --list-profiles
+check "--list-profiles lists every profile and no other file" 0 \
+	'^postgresql-sysv +PostgreSQL with shared_memory_type = sysv \(.*/conf/postgresql-sysv\.conf\)$' "$work/out" \
+	'^oracle-amm ' "$work/out"
+if [ "$(wc -l <"$work/out")" = "$(find "$srcdir/conf" -maxdepth 1 -name '*.conf' ! -name '*@*' | wc -l)" ] &&
+	! grep -q service "$work/out"; then ok "... one line per profile, no systemd drop-in"
+else not_ok "... one line per profile, no systemd drop-in"; show "$work/out"; fi
 cat >"$work/strict.conf" <<'EOF'
 # a test profile
   MSHARE_SHIM_MODE = strict
 MSHARE_SHIM_SHM=0x10
 EOF
+r env -u MSHARE_SHIM_MODE "$run" --lib "$lib" --profile "$work/strict.conf" --dry-run -- true
+if [ "$have_msharefs" = 1 ]; then
+	skip "--dry-run of a run strict mode would refuse exits 1" "$nomsharefs_reason"
+else
+	check "--dry-run of a run strict mode would refuse exits 1" 1 'refusing to run in strict mode' "$work/err" \
+		'^exec true$' "$work/out"
+fi
 r env -u MSHARE_SHIM_MODE "$run" --lib "$lib" --profile "$work/strict.conf" -- touch "$work/ran"
 if [ "$have_msharefs" = 1 ]; then
 	skip "a strict profile without msharefs refuses to run (exit 1)" "$nomsharefs_reason"
@@ -132,7 +150,48 @@ r env MSHARE_SHIM_MODE=try "$run" --lib "$lib" --profile "$work/strict.conf" -- 
 check "the environment overrides the profile (MSHARE_SHIM_MODE=try)" 0
 printf 'MSHARE_SHIM_SHM\n' >"$work/broken.conf"
 r "$run" --lib "$lib" --profile "$work/broken.conf" -- true
-check "a malformed profile line is reported with file and line (exit 2)" 2 'broken.conf:1: not a KEY=VALUE line' "$work/err"
+check "a malformed profile line is reported with file and line (exit 2)" 2 \
+	"configuration error: MSHARE_SHIM_CONFIG=$work/broken.conf line 1: 'MSHARE_SHIM_SHM': expected KEY=VALUE" "$work/err"
+# The shim rejects a file with an unknown variable; mshare-run once said
+# "ignored" and ran.  Now both read it with one parser.
+printf 'MSHARE_SHIM_SHM=all\nMSHARE_SHIM_MIN_SIZ=1G\n' >"$work/typo.conf"
+rm -f "$work/ran"
+r "$run" --lib "$lib" --profile "$work/typo.conf" -- touch "$work/ran"
+check "an unknown variable in a profile is an error, as in the shim (exit 2)" 2 \
+	"typo.conf line 2: 'MSHARE_SHIM_MIN_SIZ': unknown variable" "$work/err" \
+	'the shim would pass everything through' "$work/err"
+if [ -e "$work/ran" ]; then not_ok "... and the program did not run"; else ok "... and the program did not run"; fi
+printf 'MSHARE_SHIM_SHM=all\nMSHARE_SHIM_MIN_SIZE=1G # big\n' >"$work/value.conf"
+r "$run" --lib "$lib" --profile "$work/value.conf" -- true
+check "a bad value in a profile is an error, as in the shim (exit 2)" 2 \
+	"value.conf line 2: MSHARE_SHIM_MIN_SIZE='1G # big'" "$work/err"
+r env MSHARE_SHIM_MIN_SIZE=lots "$run" --lib "$lib" --shm all -- true
+check "a bad value in the environment is an error too (exit 2)" 2 "MSHARE_SHIM_MIN_SIZE='lots'" "$work/err"
+
+# --check: the report, and exit 1 wherever strict mode would refuse.
+r "$run" --lib "$lib" --profile "$work/typo.conf" --check
+check "--check reports a configuration error (exit 1)" 1 "^  FAIL  configuration: .*unknown variable" "$work/out" \
+	'^configuration \(as libmshare-shim reads it\):$' "$work/out"
+r "$run" --lib "$lib" --shm 0x10,20-30,private --min-size 1G --exe postgres --check -- sh
+check "--check shows the configuration as the shim reads it" "$((1 - have_msharefs))" \
+	'^  backs        SysV keys 0x10,0x14-0x1e,private of at least 1 GiB$' "$work/out" \
+	'^  executables  postgres$' "$work/out" \
+	'^  note  the executable (dash|bash|sh) is not in MSHARE_SHIM_EXE=postgres' "$work/out"
+r "$run" --lib "$work/none.so" --mode off --check
+check "--check: a missing library fails" 1 '^  FAIL  the library .*none.so does not exist' "$work/out"
+cp "$(type -P true)" "$work/suid-true"
+if [ "$(id -u)" = 0 ]; then
+	chown nobody "$work/suid-true"
+fi
+chmod u+s "$work/suid-true"
+r "$run" --lib "$lib" --mode off --check -- "$work/suid-true"
+check "--check: mode off passes (nothing to refuse)" 0 'the shim will change nothing' "$work/out"
+if [ "$(id -u)" = 0 ] || [ "$(stat -c %u "$work/suid-true")" != "$(id -u)" ]; then
+	r "$run" --lib "$lib" --shm all --check -- "$work/suid-true"
+	check "--check: a set-user-ID program of another user fails" 1 "^  FAIL  $work/suid-true is set-user-ID" "$work/out"
+else
+	skip "--check: a set-user-ID program of another user fails" "cannot make a file of another user"
+fi
 unset MSHARE_RUN_PROFILE_PATH
 
 # Running without msharefs.

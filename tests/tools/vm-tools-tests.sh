@@ -14,6 +14,7 @@ stat=$builddir/tools/mshare-stat
 run=$builddir/tools/mshare-run
 lib=$builddir/shim/.libs/libmshare-shim.so
 helper=$builddir/tests/shim/shim-vm-helper
+export MSHARE_RUN_PREFLIGHT=$builddir/tools/mshare-preflight
 
 # shellcheck source=tests/tools/tap.sh
 . "$here/tap.sh"
@@ -22,7 +23,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP must run as root"
 	exit 0
 fi
-for f in "$stat" "$run" "$lib" "$helper"; do
+for f in "$stat" "$run" "$lib" "$helper" "$MSHARE_RUN_PREFLIGHT"; do
 	if [ ! -e "$f" ]; then
 		echo "Bail out! $f is not built"
 		exit 1
@@ -45,6 +46,7 @@ cleanup() {
 	for p in "${ids[@]}"; do ipcrm -m "$p" 2>/dev/null || true; done
 	for p in 0 1 2 3 4 5; do rm -f "$mount/sysv.$(keyhex "$p")."* "$mount/.creating.$(keyhex "$p")."*; done
 	rm -f "$mount/.tmp.vm-tools.$$".*
+	umount "$work/ro" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -185,6 +187,29 @@ check "mshare-run --mount on a non-msharefs directory: passes through in try mod
 	"msharefs not available: msharefs is not mounted at $work .*the shim will pass everything through \\(try mode\\)" "$work/err"
 r "$run" --lib "$lib" --shm all --mount "$work" --mode strict -- true
 check "... and refuses in strict mode (exit 1)" 1 'refusing to run in strict mode' "$work/err"
+
+# mshare-run --check against real msharefs.
+r "$run" --lib "$lib" --shm all --mode strict --check -- "$helper"
+check "--check: msharefs usable, exit 0" 0 "^  ok    msharefs is mounted at $mount\$" "$work/out" \
+	"^  ok    $mount is writable by uid 0\$" "$work/out" \
+	'^  ok    RLIMIT_AS \(ulimit -v\) is unlimited' "$work/out" '^all checks passed$' "$work/out"
+r bash -c 'ulimit -v 1048576; exec "$@"' - "$run" --lib "$lib" --shm all --check -- "$helper"
+check "--check: RLIMIT_AS below one attachment fails (exit 1)" 1 \
+	'^  FAIL  RLIMIT_AS \(ulimit -v\) is 1 GiB, less than one attachment \(512 GiB of address space\)' "$work/out"
+r bash -c 'ulimit -v 1048576; exec "$@"' - "$run" --lib "$lib" --shm all --mode strict -- true
+check "... and a strict run refuses (exit 1)" 1 'warning: RLIMIT_AS' "$work/err" 'refusing to run in strict mode' "$work/err"
+r bash -c 'ulimit -v 1048576; exec "$@"' - "$run" --lib "$lib" --shm all --mode strict --dry-run -- true
+check "... and so does a strict --dry-run (exit 1)" 1 'refusing to run in strict mode' "$work/err" '^exec true$' "$work/out"
+r bash -c 'ulimit -v 1048576; exec "$@"' - "$run" --lib "$lib" --shm all -- true
+check "... while a try run runs, with the warning" 0 'warning: RLIMIT_AS' "$work/err"
+r bash -c 'ulimit -v 2199023255552; exec "$@"' - "$run" --lib "$lib" --shm all --check
+check "--check: RLIMIT_AS of 2 TiB has room for 4 attachments" 0 \
+	'^  ok    RLIMIT_AS \(ulimit -v\) is 2 TiB: room for at most 4 attachments of 512 GiB$' "$work/out"
+mkdir "$work/ro"
+mount -t msharefs -o ro msharefs "$work/ro"
+r "$run" --lib "$lib" --shm all --mount "$work/ro" --check
+check "--check: a read-only msharefs mount fails (exit 1)" 1 "^  FAIL  $work/ro is mounted read-only\$" "$work/out"
+umount "$work/ro"
 
 # mshare-stat's mount errors on a kernel with msharefs.
 r "$stat" --mount "$work"
