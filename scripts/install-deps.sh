@@ -17,6 +17,7 @@ want_kver=$(tr -d '[:space:]' < "$KVER_FILE")
 pkgs=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache
 	qemu-system-x86 check pkg-config autoconf automake libtool make gcc
+	libsmartcols-dev libmount-dev
 	python3 postgresql-15 postgresql-contrib-15 iproute2 util-linux procps
 	gnuplot-nox rsync kmod
 )

@@ -26,7 +26,12 @@ tools_mshare_preflight_SOURCES = tools/mshare-preflight.c
 tools_mshare_preflight_LDADD = shim/libmshare-shim-core.la
 
 sbin_PROGRAMS += tools/mshare-stat
-tools_mshare_stat_SOURCES = tools/mshare-stat.c
+tools_mshare_stat_SOURCES = \
+	tools/mshare-stat.c tools/mshare-stat.h \
+	tools/mshare-stat-table.c \
+	tools/mshare-stat-prom.c
+tools_mshare_stat_CFLAGS = $(AM_CFLAGS) $(SMARTCOLS_CFLAGS) $(MOUNT_CFLAGS)
+tools_mshare_stat_LDADD = $(SMARTCOLS_LIBS) $(MOUNT_LIBS)
 
 # `make distcheck` runs `make check` without the QEMU suite.
 AM_DISTCHECK_CONFIGURE_FLAGS = --disable-vm-tests

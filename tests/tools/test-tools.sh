@@ -237,26 +237,42 @@ sbad "unknown short option" 'unknown option: -x' -x
 sbad "--dry-run without --gc" '--dry-run goes with --gc' --dry-run
 sbad "--mount without a value" 'needs a value' --mount
 sbad "an argument" 'unexpected argument: extra' extra
+sbad "an unknown column" "--output: unknown column 'bogus'" --output name,bogus
+sbad "--prometheus with --json" '--prometheus goes with no other output option' --prometheus --json
+sbad "--json with --raw" 'exclude each other' --json --raw
+r "$stat" --help
+check "mshare-stat --help lists the columns" 0 '^ \*NAME +region file name$' "$work/out" '^  PIDS ' "$work/out"
 
 if [ "$have_msharefs" = 1 ]; then
 	skip "mshare-stat without msharefs: exit 3" "$nomsharefs_reason"
 	skip "mshare-stat --json without msharefs" "$nomsharefs_reason"
-	skip "mshare-stat --gc without msharefs: exit 3" "$nomsharefs_reason"
+	skip "mshare-stat --gc without msharefs: exit 0 with a note" "$nomsharefs_reason"
+	skip "mshare-stat --gc --json without msharefs: exit 0" "$nomsharefs_reason"
+	skip "mshare-stat --prometheus without msharefs: exit 0" "$nomsharefs_reason"
 else
 	r "$stat"
 	check "mshare-stat without msharefs: exit 3 and says so" 3 'msharefs is not supported by this kernel' "$work/err"
 	r "$stat" --json
-	check "mshare-stat --json without msharefs: exit 3" 3 '"supported":false' "$work/out"
+	check "mshare-stat --json without msharefs: exit 3" 3 '"supported": false' "$work/out" \
+		'"format_version": 1' "$work/out" '"error": "msharefs is not supported' "$work/out"
 	json_valid "... and prints valid JSON" "$work/out"
 	r "$stat" --gc
-	check "mshare-stat --gc without msharefs: exit 3" 3 'not supported by this kernel' "$work/err"
+	check "mshare-stat --gc without msharefs: exit 0 with a note (cron)" 0 \
+		'^note: msharefs is not supported by this kernel .*: nothing to collect$' "$work/out"
+	r "$stat" --gc --json
+	check "mshare-stat --gc --json without msharefs: exit 0" 0 '"gc": \[' "$work/out"
+	json_valid "... and prints valid JSON" "$work/out"
+	r "$stat" --prometheus
+	check "mshare-stat --prometheus without msharefs: exit 0, supported 0" 0 \
+		'^mshare_supported 0$' "$work/out" '^mshare_mounted\{mount=""\} 0$' "$work/out" \
+		'^# TYPE mshare_supported gauge$' "$work/out"
 	r "$stat" --mount "$work"
 	check "mshare-stat --mount DIR on a kernel without msharefs: exit 3" 3 'not supported by this kernel' "$work/err"
 fi
 
 # ---- mshare-stat on a fake mount (tmpfs standing in for msharefs) ----------
 
-fake_tests=12
+fake_tests=19
 if [ ! -f "$fake" ]; then
 	for ((i = 0; i < fake_tests; i++)); do skip "mshare-stat on a fake mount" "$fake not built"; done
 elif ! command -v ipcmk >/dev/null || ! command -v flock >/dev/null; then
@@ -296,25 +312,46 @@ else
 	sleep 0.2
 
 	fstat
-	check "fake mount: lists the regions, exit 0" 0 '^alignment: 512 GiB \(549755813888 bytes\)$' "$work/out" \
-		'^regions: 11$' "$work/out" "^sysv\\.$keyhex\\.$id\\.$cpid\$" "$work/out"
-	check "fake mount: a live SysV region shows key, id and the segment" 0 \
-		"SysV key 0x$keyhex, id $id, created by pid $cpid: segment exists" "$work/out"
-	check "fake mount: gone and reused SysV ids are flagged" 0 \
-		"id $gone_id, created by pid $dead: segment is gone" "$work/out" \
-		"id $id now names another segment" "$work/out"
-	check "fake mount: a file region is resolved to its path via /proc/PID/fd" 0 \
-		"backs +file $work/backing \\(device [0-9]+:[0-9]+, inode $bino\\), offset 0, length 4 KiB, for euid [0-9]+, rw-\$" "$work/out"
+	check "fake mount: the summary line, exit 0" 0 \
+		"^msharefs at $m, alignment 512 GiB: 11 regions, 0 bytes, 0 attachments, page tables saved now: 0 bytes" "$work/out" \
+		'^NAME +KIND +SIZE +OWNER +PERMS +STATE +ATTACH +SAVED +PROCS +BACKS$' "$work/out"
+	fstat --raw --output name,kind,state,key,shmid,cpid
+	check "fake mount: --raw --output: a live SysV region with key, id and creator" 0 \
+		"^sysv\\.$keyhex\\.$id\\.$cpid sysv live 0x$keyhex $id $cpid\$" "$work/out"
+	if [ "$(wc -l <"$work/out")" = 12 ]; then ok "fake mount: --raw has a heading and one line per region (11)"
+	else not_ok "fake mount: --raw has a heading and one line per region (11)"; show "$work/out"; fi
+	fstat --noheadings --output NAME,STATE,KEY,SHMID,CPID
+	check "fake mount: gone and reused SysV ids are flagged (--noheadings)" 0 \
+		"^sysv\\.0000abcd\\.$gone_id\\.$dead +gone +0x0000abcd +$gone_id +$dead\$" "$work/out" \
+		"^sysv\\.$keyhex\\.$id\\.$((cpid + 1)) +reused +0x$keyhex +$id +$((cpid + 1))\$" "$work/out" \
+		"^\\.creating\\.0000abcd\\.$dead +stale +$dead\$" "$work/out" \
+		"^\\.creating\\.0000abcd\\.$$ +building +$$\$" "$work/out"
+	if grep -q '^NAME' "$work/out"; then not_ok "--noheadings prints no heading"; else ok "--noheadings prints no heading"; fi
+	fstat --output=+PATH --bytes
+	check "fake mount: a file region is resolved to its path via /proc/PID/fd (+PATH, --bytes)" 0 \
+		"^file\\.[0-9a-f]+\\.$bino\\.0\\.1000\\.[0-9]+\\.3 +file +0 .* $work/backing, offset 0, length 4 KiB, euid [0-9]+, rw- +$work/backing\$" "$work/out"
 	fstat --json
-	check "fake mount: --json exits 0" 0 '"regions":\[' "$work/out"
+	check "fake mount: --json exits 0" 0 '"regions": \[' "$work/out"
 	json_valid "fake mount: --json is valid JSON (odd names escaped)" "$work/out"
 	if [ -n "$python" ]; then
-		got=$(json_get "$work/out" "len(d['regions']), sorted(r['sysv']['state'] for r in d['regions'] if r['kind']=='sysv'), d['alignment']")
-		if [ "$got" = "(11, ['gone', 'live', 'reused'], 549755813888)" ]; then ok "fake mount: --json content"
+		got=$(json_get "$work/out" "d['format_version'], len(d['regions']), sorted(r['state'] for r in d['regions'] if r['kind']=='sysv'), d['mshare'][0]['alignment'], d['mshare'][0]['regions'], [r['size'] for r in d['regions']][:1]")
+		if [ "$got" = "(1, 11, ['gone', 'live', 'reused'], 549755813888, 11, [0])" ]; then ok "fake mount: --json content"
 		else not_ok "fake mount: --json content"; echo "# got $got"; fi
 	else
 		skip "fake mount: --json content" "no python3"
 	fi
+	fstat --json --output name,pids,nprocs
+	json_valid "fake mount: --json --output name,pids,nprocs is valid JSON" "$work/out"
+	fstat --prometheus
+	check "fake mount: --prometheus totals and per-region samples" 0 \
+		"^mshare_regions\\{mount=\"$m\"\\} 11\$" "$work/out" \
+		"^mshare_bytes\\{mount=\"$m\"\\} 0\$" "$work/out" \
+		"^mshare_pgtables_saved_bytes\\{mount=\"$m\"\\} 0\$" "$work/out" \
+		"^mshare_region_bytes\\{mount=\"$m\",region=\"sysv\\.$keyhex\\.$id\\.$cpid\",kind=\"sysv\"\\} 0\$" "$work/out" \
+		'^mshare_region_attachments\{mount=".*",region="we\\"ird\\\\name.*",kind="other"\} 0$' "$work/out"
+	if grep -Evq '^(# (HELP|TYPE) [a-z_]+ .*|[a-z_]+(\{.*\})? [0-9]+)$' "$work/out"; then
+		not_ok "fake mount: --prometheus lines are all HELP, TYPE or samples"; show "$work/out"
+	else ok "fake mount: --prometheus lines are all HELP, TYPE or samples"; fi
 
 	# A file region is removed only if every process's maps can be read
 	# (in a container, pid 1 of the host side may not be).
@@ -346,6 +383,7 @@ else
 
 	fstat --gc --json
 	json_valid "fake mount: --gc --json is valid JSON" "$work/out"
+	check "fake mount: --gc --json lists the actions" 0 '"action": "removed"' "$work/out" '"action": "kept"' "$work/out"
 	left=$(cd "$m" && for f in .[!.]* *; do [[ $f == we* ]] || printf '%s ' "$f"; done)
 	want=".creating.0000abcd.$$ file.1.2.0.1000.0 "
 	[ "$removable" = 6 ] || want="$want$fname "
@@ -363,6 +401,45 @@ else
 		"^0 of $((11 - removable)) regions removed\$" "$work/out" "^kept file\\.1\\.2\\.0\\.1000\\.0: held \\(locked\\) by a process\$" "$work/out" \
 		'^kept other: not a name libmshare-shim uses: never removed$' "$work/out" \
 		"^kept sysv\\.$keyhex\\.$id\\.$cpid: its SysV segment exists\$" "$work/out"
+fi
+
+# ---- many attached processes are summarised, not listed on one line --------
+
+mapper=$builddir/tests/shim/mmap-helper
+if [ ! -f "$fake" ] || [ ! -x "$mapper" ]; then
+	for i in 1 2 3; do skip "mshare-stat: attachers summarised" "$fake or $mapper not built"; done
+else
+	m2=$work/mshare2
+	mkdir "$m2"
+	echo 549755813888 >"$m2/mshare_info"
+	region=file.3.4.0.1000.0
+	truncate -s 4096 "$m2/$region"
+	for c in h1 h2 h3 h4; do cp "$mapper" "$work/$c"; done
+	mappers=()
+	for i in $(seq 1 20); do mappers+=("$mapper"); done
+	mappers+=("$work/h1" "$work/h2" "$work/h3" "$work/h4")
+	for p in "${mappers[@]}"; do
+		"$p" map "$m2/$region" 4096 r "$work/release" >/dev/null 2>&1 &
+		holders+=($!)
+	done
+	for _ in $(seq 1 100); do
+		[ "$(grep -l "$m2/$region" /proc/[0-9]*/maps 2>/dev/null | wc -l)" -ge 24 ] && break
+		sleep 0.1
+	done
+	r env LD_PRELOAD="$fake" FAKE_MSHAREFS_DIR="$m2" "$stat" --mount "$m2" --raw --noheadings --output name,nprocs,procs
+	check "mshare-stat: 24 attachers are summarised by command" 0 \
+		"^$region 24 mmap-helper\\\\x20x20,\\\\x20h[1-4],\\\\x20h[1-4],\\\\x20\\+2\\\\x20more\$" "$work/out"
+	r env LD_PRELOAD="$fake" FAKE_MSHAREFS_DIR="$m2" "$stat" --mount "$m2" --noheadings --output pids
+	if [ "$rc" = 0 ] && [ "$(grep -cE '^ *[0-9]+ *$' "$work/out")" = 24 ]; then ok "--output pids: one pid per line"
+	else not_ok "--output pids: one pid per line"; show "$work/out"; fi
+	r env LD_PRELOAD="$fake" FAKE_MSHAREFS_DIR="$m2" "$stat" --mount "$m2" --json --output name,pids
+	if [ -n "$python" ] && [ "$rc" = 0 ] &&
+		[ "$(json_get "$work/out" "len(d['regions'][0]['pids']), all(isinstance(p, int) for p in d['regions'][0]['pids'])")" = "(24, True)" ]; then
+		ok "--json: pids is an array of 24 numbers"
+	else
+		not_ok "--json: pids is an array of 24 numbers"; show "$work/out"
+	fi
+	touch "$work/release"
 fi
 
 echo "1..$n"
