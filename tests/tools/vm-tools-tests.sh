@@ -93,6 +93,9 @@ if [ -n "$saved" ] && [ "$saved" != "0 bytes" ]; then ok "... and a positive sav
 else not_ok "... and a positive saving"; show "$work/block"; fi
 echo "# the region as mshare-stat shows it:"
 show "$work/stat.txt"
+# The shim maps mshare_generation in every process: not a region.
+if grep -q mshare_generation "$work/stat.txt"; then not_ok "mshare_generation is not listed as a region"
+else ok "mshare_generation is not listed as a region"; fi
 
 r "$stat" --json --output name,state,shmid,pids,saved
 cp "$work/out" "$work/stat.json"
