@@ -115,5 +115,11 @@ to_install=()
 for p in "${missing[@]}"; do
 	if [ "$p" = "$ksrc" ]; then to_install+=("$ksrc_spec"); else to_install+=("$p"); fi
 done
+# An installed kernel source keeps its version: linux-config-6.12 recommends
+# linux-source-6.12, and apt would otherwise upgrade it to the candidate
+# (which changes the tree every kernel build starts from).
+if installed "$ksrc" && have_ksrc=$(dpkg-query -W -f='${Version}' "$ksrc" 2>/dev/null); then
+	to_install+=("$ksrc=$have_ksrc")
+fi
 run apt-get install -y -q --no-install-recommends "${to_install[@]}"
 echo "install-deps: done"
