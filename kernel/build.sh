@@ -2,7 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Build the msharefs test kernel: Debian's linux-source-6.12 + kernel/patches/
 # (applied in name order), tinyconfig + kvm_guest.config + our fragments, with
-# ccache. Usage: kernel/build.sh [--debug] [--print-image]
+# ccache. Usage: kernel/build.sh [--debug | --deb] [--print-image]
+#
+# --deb builds linux-image/linux-headers packages for a real host instead:
+# Debian's own config (linux-config-6.12) + config/deb.config (CONFIG_MSHARE=y,
+# release suffix -mshare), `make bindeb-pkg`; the .deb files go to
+# $MSHARE_CACHE.  Hours on 2 cores: use a cache of its own
+# (MSHARE_CACHE=/var/cache/mshare-kernel-deb).  See README (real hosts).
 #
 # Environment:
 #   MSHARE_CACHE      work dir (default /var/cache/mshare-kernel)
@@ -21,7 +27,7 @@ KSRC=linux-source-6.12
 TARBALL=/usr/src/$KSRC.tar.xz
 
 usage() {
-	sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 variant=default
@@ -29,6 +35,7 @@ print_image=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--debug) variant=debug ;;
+	--deb) variant=deb ;;
 	--print-image) print_image=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "build.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -43,6 +50,9 @@ LOG=$CACHE/build-$variant.log
 
 frags=("$HERE/config/qemu-guest.config")
 [ "$variant" = debug ] && frags+=("$HERE/config/debug.config")
+# Debian's configuration for amd64 (the base of --deb).
+DEB_CONFIG=/usr/src/linux-config-6.12/config.amd64_none_amd64.xz
+[ "$variant" = deb ] && frags=("$HERE/config/deb.config")
 
 die() { echo "build.sh: ERROR: $*" >&2; exit 1; }
 warn() { echo "build.sh: WARNING: $*" >&2; }
@@ -87,7 +97,12 @@ effective_fragment() {
 }
 
 config_stamp() {
-	{ echo "series $1"; echo "variant $variant"; effective_fragment; } | sha256sum | cut -d' ' -f1
+	{
+		echo "series $1"
+		echo "variant $variant"
+		effective_fragment
+		[ "$variant" != deb ] || xzcat "$DEB_CONFIG" 2>/dev/null
+	} | sha256sum | cut -d' ' -f1
 }
 
 if [ "$print_image" = 1 ]; then
@@ -99,7 +114,11 @@ if [ "$print_image" = 1 ]; then
 fi
 
 if [ "${MSHARE_NO_APT:-0}" != 1 ]; then
-	"$REPO/scripts/install-deps.sh"
+	if [ "$variant" = deb ]; then
+		"$REPO/scripts/install-deps.sh" kernel kernel-deb
+	else
+		"$REPO/scripts/install-deps.sh"
+	fi
 fi
 
 mkdir -p "$CACHE"
@@ -183,8 +202,13 @@ configure() {
 	local frag=$BUILD/.mshare-fragment.config bad=0 line opt got
 	mkdir -p "$BUILD"
 	effective_fragment >"$frag"
-	make -s -C "$SRC" O="$BUILD" tinyconfig
-	make -s -C "$SRC" O="$BUILD" kvm_guest.config
+	if [ "$variant" = deb ]; then
+		[ -r "$DEB_CONFIG" ] || { echo "$DEB_CONFIG missing (install linux-config-6.12)"; return 1; }
+		xzcat "$DEB_CONFIG" >"$BUILD/.config"
+	else
+		make -s -C "$SRC" O="$BUILD" tinyconfig
+		make -s -C "$SRC" O="$BUILD" kvm_guest.config
+	fi
 	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "$frag"
 	make -s -C "$SRC" O="$BUILD" olddefconfig
 	# merge_config only warns when an option does not take; we insist.
@@ -195,7 +219,7 @@ configure() {
 			echo "CONFIG MISMATCH: wanted $line, got: $got"
 			bad=1
 		fi
-	done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=y$' "$frag")
+	done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=(y|".*")$' "$frag")
 	[ $bad = 0 ] || return 1
 	echo "$series" >"$BUILD/.mshare-series"
 	echo "$cfg_stamp" >"$BUILD/.mshare-config"
@@ -208,6 +232,14 @@ if [ ! -f "$BUILD/.mshare-config" ] || [ "$(cat "$BUILD/.mshare-config")" != "$c
 fi
 
 rm -f "$BUILD/.mshare-built"
+if [ "$variant" = deb ]; then
+	# bindeb-pkg writes the packages to the parent of the build directory.
+	step "make bindeb-pkg (-j$JOBS)" make -C "$SRC" O="$BUILD" -j"$JOBS" bindeb-pkg
+	echo "$cfg_stamp" >"$BUILD/.mshare-built"
+	echo "build.sh: total $(($(date +%s) - t_all)) s"
+	ls -1 "$CACHE"/linux-image-*-mshare_*.deb "$CACHE"/linux-headers-*-mshare_*.deb
+	exit 0
+fi
 step "make bzImage ($variant, -j$JOBS)" make -C "$SRC" O="$BUILD" -j"$JOBS" bzImage
 echo "$cfg_stamp" >"$BUILD/.mshare-built"
 echo "build.sh: total $(($(date +%s) - t_all)) s; ccache: $(ccache -s 2>/dev/null | awk '/Hits:/ {print $2 "/" $4; exit}' || true)"

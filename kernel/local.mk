@@ -13,7 +13,8 @@ EXTRA_DIST += \
 	kernel/UAPI.md \
 	kernel/debian-version \
 	kernel/config/qemu-guest.config \
-	kernel/config/debug.config
+	kernel/config/debug.config \
+	kernel/config/deb.config
 
 # The patch series, applied by kernel/build.sh in name order: the whole
 # directory is distributed, so a renamed or added patch needs no edit here.

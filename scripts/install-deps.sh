@@ -1,8 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Install the Debian packages needed to build the shim, build the msharefs
-# kernel and run the tests in QEMU. Idempotent: when everything is already
-# installed it only runs dpkg-query and exits, so callers may run it each time.
+# Install the Debian packages the project needs. Idempotent: when everything
+# is already installed it only runs dpkg-query and exits, so callers may run
+# it each time.
+#
+#   install-deps.sh [GROUP...]
+#
+# Groups (default: all, which is what run-all-tests and CI need):
+#   userspace  build the shim and the tools (no Check, QEMU or PostgreSQL)
+#   tests      the host test suites (Check, python3, util-linux...)
+#   packaging  dpkg-buildpackage -b of debian/ and lintian (with userspace)
+#   kernel     build the patched kernel (and linux-source-6.12)
+#   kernel-deb kernel/build.sh --deb: Debian's own config (linux-config-6.12)
+#   vm         run the kernel under QEMU, PostgreSQL for the main job, gnuplot
+#   all        userspace tests packaging kernel vm
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -10,17 +21,39 @@ KVER_FILE=$REPO/kernel/debian-version
 
 die() { echo "install-deps: ERROR: $*" >&2; exit 1; }
 
-[ -r "$KVER_FILE" ] || die "missing $KVER_FILE"
-want_kver=$(tr -d '[:space:]' < "$KVER_FILE")
-[ -n "$want_kver" ] || die "$KVER_FILE is empty"
-
-pkgs=(
-	build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache
-	qemu-system-x86 check pkg-config autoconf automake libtool make gcc
-	python3 postgresql-15 postgresql-contrib-15 iproute2 util-linux procps
-	gnuplot-nox rsync kmod
+declare -A group_pkgs=(
+	[userspace]="build-essential pkg-config autoconf automake libtool make gcc libsmartcols-dev libmount-dev"
+	[tests]="check python3 util-linux procps iproute2"
+	[packaging]="debhelper dpkg-dev lintian"
+	[kernel]="build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils ccache kmod rsync"
+	[kernel-deb]="linux-config-6.12 dpkg-dev debhelper rsync dwarves"
+	[vm]="qemu-system-x86 postgresql-15 postgresql-contrib-15 gnuplot-nox"
 )
+[ $# -gt 0 ] || set -- all
+pkgs=()
+want_ksrc=0
+for g in "$@"; do
+	case $g in
+	all) members=(userspace tests packaging kernel vm) ;;
+	packaging) members=(userspace packaging) ;;
+	userspace | tests | kernel | kernel-deb | vm) members=("$g") ;;
+	*) die "unknown group '$g' (userspace, tests, packaging, kernel, kernel-deb, vm, all)" ;;
+	esac
+	for one in "${members[@]}"; do
+		read -r -a more <<<"${group_pkgs[$one]}"
+		pkgs+=("${more[@]}")
+		case $one in kernel | kernel-deb) want_ksrc=1 ;; esac
+	done
+done
+
 ksrc=linux-source-6.12
+ksrcs=()
+if [ "$want_ksrc" = 1 ]; then
+	[ -r "$KVER_FILE" ] || die "missing $KVER_FILE"
+	want_kver=$(tr -d '[:space:]' < "$KVER_FILE")
+	[ -n "$want_kver" ] || die "$KVER_FILE is empty"
+	ksrcs=("$ksrc")
+fi
 
 # Fast path: everything present, and the kernel source in any version (a
 # version mismatch is build.sh's to report, not a reason to run apt).
@@ -32,7 +65,7 @@ installed() {
 	grep -qxF -- "$1" <<<"$have"
 }
 missing=()
-for p in "${pkgs[@]}" "$ksrc"; do
+for p in "${pkgs[@]}" "${ksrcs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
@@ -58,7 +91,7 @@ run apt-get update -q
 # Pin the kernel source to the recorded version while apt still offers it;
 # security updates replace old versions, so fall back to the candidate.
 ksrc_spec=$ksrc
-if ! installed "$ksrc"; then
+if [ "$want_ksrc" = 1 ] && ! installed "$ksrc"; then
 	if apt-cache madison "$ksrc" 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
 		grep -qxF -- "$want_kver"; then
 		ksrc_spec="$ksrc=$want_kver"
@@ -82,5 +115,11 @@ to_install=()
 for p in "${missing[@]}"; do
 	if [ "$p" = "$ksrc" ]; then to_install+=("$ksrc_spec"); else to_install+=("$p"); fi
 done
+# An installed kernel source keeps its version: linux-config-6.12 recommends
+# linux-source-6.12, and apt would otherwise upgrade it to the candidate
+# (which changes the tree every kernel build starts from).
+if installed "$ksrc" && have_ksrc=$(dpkg-query -W -f='${Version}' "$ksrc" 2>/dev/null); then
+	to_install+=("$ksrc=$have_ksrc")
+fi
 run apt-get install -y -q --no-install-recommends "${to_install[@]}"
 echo "install-deps: done"

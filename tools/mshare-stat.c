@@ -2,7 +2,8 @@
 /*
  * mshare-stat: what msharefs holds right now, who uses it, what the shared
  * page tables save, and (--gc) removal of regions nothing can reach.
- * Needs nothing but libc and /proc.  See mshare-stat(8).
+ * Reads /proc and the mount; prints through mshare-stat-table.c
+ * (libsmartcols) or mshare-stat-prom.c.  See mshare-stat(8).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -27,17 +28,12 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <libmount.h>
+
+#include "mshare-stat.h"
+
 #define MSHARE_MAGIC 0x4d534852
 #define DEFAULT_MOUNT "/sys/fs/mshare"
-
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_ERROR = 1,
-	EXIT_USAGE = 2,
-	EXIT_UNSUPPORTED = 3,
-	EXIT_NOT_MOUNTED = 4,
-	EXIT_PERMISSION = 5,
-};
 
 static const char *prog = "mshare-stat";
 
@@ -87,7 +83,7 @@ static bool parse_dec(const char *s, uint64_t *out)
 }
 
 /* "64 MiB" when exact, else one decimal ("1.5 GiB"), or "123 bytes". */
-static const char *human(uint64_t b, char *buf, size_t size)
+const char *human(uint64_t b, char *buf, size_t size)
 {
 	static const char *units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
 	int u = -1;
@@ -104,6 +100,68 @@ static const char *human(uint64_t b, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%.1f %s", v, units[u]);
 	return buf;
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
+	    (n == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * File names are bytes; JSON and the Prometheus format are UTF-8 (and
+ * libsmartcols passes bytes on), so there an invalid byte becomes U+FFFD.
+ * Frees data.
+ */
+char *valid_utf8(char *data)
+{
+	char *out = malloc(strlen(data) * 3 + 1), *o = out;
+
+	if (!out) {
+		fprintf(stderr, "mshare-stat: out of memory\n");
+		exit(EXIT_ERROR);
+	}
+	for (const unsigned char *p = (const unsigned char *)data; *p;) {
+		size_t n = utf8_len(p);
+
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	free(data);
+	return out;
 }
 
 /* Reads a small file into buf (NUL-terminated); false with errno. */
@@ -133,179 +191,61 @@ static bool read_small(const char *path, char *buf, size_t size)
 	return true;
 }
 
-static bool pid_alive(pid_t pid)
+bool pid_alive(pid_t pid)
 {
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-/* ---- JSON output ---------------------------------------------------------- */
+/* ---- what is asked, and the conditions that stop it ------------------------ */
 
-static bool json;
+enum run_mode { MODE_TABLE, MODE_GC, MODE_PROMETHEUS };
+static enum run_mode run_mode;
+static struct output_options output;
+static bool mount_given;
+static struct mount_state state;
 
-/* Length of a valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t c;
+static const char *mount_dir;
+static int mount_fd = -1;
+static uint64_t alignment;
 
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
-	    (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* A JSON string; invalid UTF-8 bytes become U+FFFD. */
-static void json_str(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	putchar('"');
-	while (*p) {
-		size_t n = utf8_len(p);
-
-		if (n == 0) {
-			fputs("\\ufffd", stdout);
-			p++;
-			continue;
-		}
-		if (n > 1) {
-			fwrite(p, 1, n, stdout);
-			p += n;
-			continue;
-		}
-		switch (*p) {
-		case '"': fputs("\\\"", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);
-		}
-		p++;
-	}
-	putchar('"');
-}
-
-/* Field separators: each object/array level remembers whether it is empty. */
-static bool json_first[16] = { true };
-static int json_depth;
-
-static void json_sep(void)
-{
-	if (!json_first[json_depth])
-		putchar(',');
-	json_first[json_depth] = false;
-}
-
-static void json_key(const char *key)
-{
-	json_sep();
-	if (key) {
-		json_str(key);
-		putchar(':');
-	}
-}
-
-static void json_open(const char *key, char c)
-{
-	json_key(key);
-	putchar(c);
-	json_first[++json_depth] = true;
-}
-
-static void json_close(char c)
-{
-	putchar(c);
-	json_depth--;
-}
-
-static void json_kstr(const char *key, const char *v)
-{
-	json_key(key);
-	if (v)
-		json_str(v);
-	else
-		fputs("null", stdout);
-}
-
-static void json_ku64(const char *key, uint64_t v)
-{
-	json_key(key);
-	printf("%" PRIu64, v);
-}
-
-static void json_kbool(const char *key, bool v)
-{
-	json_key(key);
-	fputs(v ? "true" : "false", stdout);
-}
-
-static void json_knull(const char *key)
-{
-	json_key(key);
-	fputs("null", stdout);
-}
-
-/* ---- messages and fatal conditions ------------------------------------- */
-
-/* Prints the condition (as JSON too with --json) and exits. */
+/*
+ * Prints the condition and exits.  Without msharefs there is nothing to
+ * collect or export, which is no error for a cron job: --gc says so and
+ * exits 0, --prometheus exports mshare_supported/mshare_mounted.
+ */
+static void fatal(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
 static void fatal(int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
+	bool absent = code == EXIT_UNSUPPORTED ||
+		      (code == EXIT_NOT_MOUNTED && !mount_given);
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", prog, msg);
-	if (json) {
-		json_depth = 0;
-		json_first[0] = true;
-		json_open(NULL, '{');
-		json_kbool("supported", code != EXIT_UNSUPPORTED);
-		json_kbool("mounted", code != EXIT_UNSUPPORTED && code != EXIT_NOT_MOUNTED);
-		json_kstr("error", msg);
-		json_ku64("exit_status", (uint64_t)code);
-		json_close('}');
-		putchar('\n');
+	state.supported = code != EXIT_UNSUPPORTED;
+	state.mounted = false;
+	state.dir = mount_dir;
+	if (run_mode == MODE_PROMETHEUS && (code == EXIT_UNSUPPORTED || code == EXIT_NOT_MOUNTED)) {
+		printf("# %s: %s\n", prog, msg);
+		exit(print_prometheus(&state));
 	}
+	if (run_mode == MODE_GC && absent) {
+		if (output.json)
+			exit(print_gc(&state, NULL, 0, false, &output));
+		printf("note: %s: nothing to collect\n", msg);
+		exit(EXIT_OK);
+	}
+	fprintf(stderr, "%s: %s\n", prog, msg);
+	if (output.json)
+		print_error_json(state.supported, false, msg, code);
 	exit(code);
 }
 
 /* ---- the SysV table --------------------------------------------------------- */
 
-struct segment {
-	uint32_t key;
-	int64_t shmid;
-	unsigned perms;
-	uint64_t size;
-	int64_t cpid;
-	uint64_t nattch;
-};
 
 static struct segment *segments;
 static size_t nsegments;
@@ -353,51 +293,9 @@ static const struct segment *find_segment(int64_t shmid)
 
 /* ---- regions ---------------------------------------------------------------- */
 
-enum kind { KIND_SYSV, KIND_FILE, KIND_CREATING, KIND_TMP, KIND_OTHER };
-static const char *const kind_names[] = { "sysv", "file", "creating", "tmp", "other" };
+const char *const kind_names[] = { "sysv", "file", "creating", "tmp", "other" };
+const char *const sysv_state_names[] = { "live", "gone", "reused", "unknown" };
 
-enum sysv_state { SYSV_LIVE, SYSV_GONE, SYSV_REUSED, SYSV_UNKNOWN };
-static const char *const sysv_state_names[] = { "live", "gone", "reused", "unknown" };
-
-struct attacher {
-	pid_t pid;
-	unsigned vmas;
-	bool foreign_ns;	/* another IPC or pid namespace than ours */
-	char comm[32];
-};
-
-struct region {
-	char name[NAME_MAX + 1];
-	enum kind kind;
-	struct stat st;
-	int open_errno;			/* 0: fdinfo was read */
-	bool has[5];			/* size mapped rss pgtables attachments */
-	uint64_t info[5];
-	/* sysv */
-	uint32_t key;
-	int64_t shmid;
-	int64_t cpid;
-	enum sysv_state sysv_state;
-	const struct segment *segment;
-	/* file */
-	uint64_t dev, ino, offset, length, euid;
-	int prot;			/* PROT_* bits, -1: not in the name */
-	char *path;			/* resolved, or NULL */
-	/* creating / tmp */
-	int64_t owner_pid;		/* -1: unknown */
-	/* attachments seen in /proc/PID/maps */
-	struct attacher *attachers;
-	size_t nattachers;
-	unsigned vmas;
-	/* the saving */
-	bool saving_known;
-	uint64_t pgtables_used;
-	uint64_t attachments_used;
-	uint64_t saved;
-	const char *method;
-};
-
-enum { INFO_SIZE, INFO_MAPPED, INFO_RSS, INFO_PGTABLES, INFO_ATTACHMENTS };
 static const char *const info_fields[] = {
 	"mshare_size", "mshare_mapped", "mshare_rss", "mshare_pgtables",
 	"mshare_attachments",
@@ -410,9 +308,6 @@ static size_t nregions;
 static struct region *unlinked;
 static size_t nunlinked;
 
-static const char *mount_dir;
-static int mount_fd = -1;
-static uint64_t alignment;
 
 /* Splits "a.b.c" at dots into at most max fields (in place). */
 static size_t split_dots(char *s, char **fields, size_t max)
@@ -656,6 +551,10 @@ static void scan_maps(pid_t pid)
 			continue;
 		if (makedev(maj, min) == mount_dev && !strncmp(name, mount_dir, mlen) &&
 		    name[mlen] == '/') {
+			/* The shim maps mshare_generation: not a region. */
+			if (!strcmp(name + mlen + 1, "mshare_generation") ||
+			    !strcmp(name + mlen + 1, "mshare_info"))
+				continue;
 			struct region *r = region_by_ino(ino);
 			if (!r) {
 				/* Unlinked (or renamed away): keep by inode. */
@@ -668,6 +567,7 @@ static void scan_maps(pid_t pid)
 					r->st.st_ino = (ino_t)ino;
 					snprintf(r->name, sizeof(r->name), "%s", name + mlen + 1);
 					classify(r);
+					r->unlinked = true;
 				}
 			}
 			add_attacher(r, pid);
@@ -808,235 +708,7 @@ static void analyse(struct region *r)
 	r->saved = r->attachments_used > 1 ? (r->attachments_used - 1) * r->pgtables_used : 0;
 }
 
-/* ---- output ---------------------------------------------------------------------- */
-
-/* NAME, or the number ID where the id has no name. */
-static const char *name_or_id(const char *name, unsigned id, char *buf, size_t size)
-{
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else
-		snprintf(buf, size, "%u", id);
-	return buf;
-}
-
-static const char *user_name(uid_t uid, char *buf, size_t size)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	return name_or_id(pw ? pw->pw_name : NULL, (unsigned)uid, buf, size);
-}
-
-static const char *group_name(gid_t gid, char *buf, size_t size)
-{
-	struct group *gr = getgrgid(gid);
-
-	return name_or_id(gr ? gr->gr_name : NULL, (unsigned)gid, buf, size);
-}
-
-static void text_backs(const struct region *r)
-{
-	char h[32];
-
-	switch (r->kind) {
-	case KIND_SYSV:
-		printf("  backs        SysV key 0x%08" PRIx32 "%s, id %" PRId64 ", created by pid %" PRId64 ": ",
-		       r->key, r->key ? "" : " (IPC_PRIVATE)", r->shmid, r->cpid);
-		switch (r->sysv_state) {
-		case SYSV_LIVE:
-			printf("segment exists (%s, %" PRIu64 " attached)\n",
-			       human(r->segment->size, h, sizeof(h)), r->segment->nattch);
-			break;
-		case SYSV_GONE:
-			printf("segment is gone (stale region)\n");
-			break;
-		case SYSV_REUSED:
-			printf("id %" PRId64 " now names another segment (key 0x%08" PRIx32 ", creator pid %" PRId64 "): stale region\n",
-			       r->shmid, r->segment->key, r->segment->cpid);
-			break;
-		case SYSV_UNKNOWN:
-			printf("cannot tell (/proc/sysvipc/shm not readable)\n");
-			break;
-		}
-		break;
-	case KIND_FILE:
-		printf("  backs        file %s (device %u:%u, inode %" PRIu64 "), offset %" PRIu64 ", length %s, for euid %" PRIu64,
-		       r->path ? r->path : "with unknown path",
-		       major(r->dev), minor(r->dev), r->ino, r->offset,
-		       human(r->length, h, sizeof(h)), r->euid);
-		if (r->prot >= 0)
-			printf(", %s%s%s", r->prot & 1 ? "r" : "-", r->prot & 2 ? "w" : "-",
-			       r->prot & 4 ? "x" : "-");
-		putchar('\n');
-		break;
-	case KIND_CREATING:
-	case KIND_TMP:
-		if (r->owner_pid > 0)
-			printf("  backs        nothing yet: %s file of pid %" PRId64 " (%s)\n",
-			       r->kind == KIND_CREATING ? "creating" : "temporary", r->owner_pid,
-			       pid_alive((pid_t)r->owner_pid) ? "running" : "dead: stale");
-		else
-			printf("  backs        nothing yet: temporary file\n");
-		break;
-	case KIND_OTHER:
-		printf("  backs        unknown (not a name libmshare-shim uses)\n");
-		break;
-	}
-}
-
-static void text_region(const struct region *r, bool linked)
-{
-	char h[32], u[64], g[64];
-
-	printf("\n%s%s\n", r->name, linked ? "" : " (unlinked, still attached)");
-	if (linked) {
-		printf("  size         %s\n", human((uint64_t)r->st.st_size, h, sizeof(h)));
-		printf("  owner        %s:%s (%u:%u), mode %04o\n",
-		       user_name(r->st.st_uid, u, sizeof(u)), group_name(r->st.st_gid, g, sizeof(g)),
-		       (unsigned)r->st.st_uid, (unsigned)r->st.st_gid,
-		       (unsigned)(r->st.st_mode & 07777));
-	}
-	text_backs(r);
-	if (linked && r->open_errno) {
-		printf("  usage        not readable: %s (run as root or as the owner)\n",
-		       strerror(r->open_errno));
-	} else if (linked) {
-		static const char *const labels[] = { NULL, "mapped", "resident", "pgtables", NULL };
-		for (int i = INFO_MAPPED; i <= INFO_PGTABLES; i++) {
-			if (r->has[i])
-				printf("  %-12s %s\n", labels[i], human(r->info[i], h, sizeof(h)));
-		}
-		if (r->has[INFO_ATTACHMENTS])
-			printf("  attachments  %" PRIu64 "\n", r->info[INFO_ATTACHMENTS]);
-		if (!r->has[INFO_MAPPED] && !r->has[INFO_RSS] && !r->has[INFO_PGTABLES])
-			printf("  usage        not reported (no mshare_* fields in fdinfo)\n");
-	}
-	printf("  attached by ");
-	if (!r->nattachers)
-		printf(" no process%s\n", procs_unreadable ? " that this user can see" : "");
-	for (size_t i = 0; i < r->nattachers; i++) {
-		const struct attacher *a = &r->attachers[i];
-		printf("%s pid %d (%s)", i ? "," : "", (int)a->pid, a->comm);
-		if (a->vmas > 1)
-			printf(" x%u", a->vmas);
-		if (i + 1 == r->nattachers)
-			putchar('\n');
-	}
-	if (!linked)
-		return;
-	if (r->saving_known) {
-		printf("  saved now    %s = (%" PRIu64 " attachments - 1) x %s\n",
-		       human(r->saved, h, sizeof(h)),
-		       r->attachments_used ? r->attachments_used : 1,
-		       human(r->pgtables_used, u, sizeof(u)));
-		if (!r->has[INFO_PGTABLES])
-			printf("               (%s)\n", r->method);
-	} else {
-		printf("  saved now    %s\n", r->method);
-	}
-}
-
-static void json_region(const struct region *r, bool linked)
-{
-	char buf[64];
-
-	json_open(NULL, '{');
-	json_kstr("name", r->name);
-	json_kstr("kind", kind_names[r->kind]);
-	if (linked) {
-		json_ku64("inode", (uint64_t)r->st.st_ino);
-		json_ku64("size", (uint64_t)r->st.st_size);
-		json_ku64("uid", r->st.st_uid);
-		json_kstr("user", user_name(r->st.st_uid, buf, sizeof(buf)));
-		json_ku64("gid", r->st.st_gid);
-		json_kstr("group", group_name(r->st.st_gid, buf, sizeof(buf)));
-		snprintf(buf, sizeof(buf), "%04o", (unsigned)(r->st.st_mode & 07777));
-		json_kstr("mode", buf);
-	}
-	switch (r->kind) {
-	case KIND_SYSV:
-		json_open("sysv", '{');
-		snprintf(buf, sizeof(buf), "0x%08" PRIx32, r->key);
-		json_kstr("key", buf);
-		json_ku64("shmid", (uint64_t)r->shmid);
-		json_ku64("creator_pid", (uint64_t)r->cpid);
-		json_kstr("state", sysv_state_names[r->sysv_state]);
-		if (r->segment) {
-			json_ku64("segment_size", r->segment->size);
-			json_ku64("segment_nattch", r->segment->nattch);
-		}
-		json_close('}');
-		break;
-	case KIND_FILE:
-		json_open("file", '{');
-		snprintf(buf, sizeof(buf), "%u:%u", major(r->dev), minor(r->dev));
-		json_kstr("dev", buf);
-		json_ku64("ino", r->ino);
-		json_ku64("offset", r->offset);
-		json_ku64("length", r->length);
-		json_ku64("euid", r->euid);
-		if (r->prot >= 0)
-			json_ku64("prot", (uint64_t)r->prot);
-		json_kstr("path", r->path);
-		json_close('}');
-		break;
-	case KIND_CREATING:
-	case KIND_TMP:
-		if (r->owner_pid > 0) {
-			json_ku64("owner_pid", (uint64_t)r->owner_pid);
-			json_kbool("owner_alive", pid_alive((pid_t)r->owner_pid));
-		} else {
-			json_knull("owner_pid");
-		}
-		break;
-	case KIND_OTHER:
-		break;
-	}
-	if (linked) {
-		if (r->open_errno) {
-			json_knull("fdinfo");
-			json_kstr("fdinfo_error", strerror(r->open_errno));
-		} else {
-			json_open("fdinfo", '{');
-			for (int i = 0; i < 5; i++)
-				if (r->has[i])
-					json_ku64(info_fields[i] + 7, r->info[i]);
-			json_close('}');
-		}
-	}
-	json_open("attached", '[');
-	for (size_t i = 0; i < r->nattachers; i++) {
-		json_open(NULL, '{');
-		json_ku64("pid", (uint64_t)r->attachers[i].pid);
-		json_kstr("comm", r->attachers[i].comm);
-		json_ku64("vmas", r->attachers[i].vmas);
-		json_close('}');
-	}
-	json_close(']');
-	if (linked) {
-		if (r->saving_known) {
-			json_ku64("attachments", r->attachments_used);
-			json_ku64("pgtables", r->pgtables_used);
-			json_ku64("saved", r->saved);
-		} else {
-			json_knull("saved");
-		}
-		json_kstr("saved_method", r->method);
-	}
-	json_close('}');
-}
-
 /* ---- garbage collection ------------------------------------------------------------ */
-
-struct gc_result {
-	const char *name;
-	char reason[256];
-	int err;	/* removal failed with this errno */
-	bool removed;
-};
-
-static struct gc_result *gc_results;
-static size_t ngc;
 
 static bool attached_from_elsewhere(const struct region *r)
 {
@@ -1124,110 +796,75 @@ static bool unreachable(const struct region *r, char *why, size_t size, int *loc
 	return false;
 }
 
-/*
- * The lists of --gc --json.  In gc_results, err is 0 for a region removed
- * (or, with --dry-run, that would be), its errno for one that could not be,
- * and -1 for one kept.
- */
-enum gc_list { GC_REMOVED, GC_FAILED, GC_KEPT };
-
-static enum gc_list gc_list_of(const struct gc_result *res)
-{
-	if (res->err == -1)
-		return GC_KEPT;
-	return res->err ? GC_FAILED : GC_REMOVED;
-}
-
-static void json_gc_list(const char *key, enum gc_list list)
-{
-	json_open(key, '[');
-	for (size_t i = 0; i < ngc; i++) {
-		const struct gc_result *res = &gc_results[i];
-
-		if (gc_list_of(res) != list)
-			continue;
-		json_open(NULL, '{');
-		json_kstr("name", res->name);
-		json_kstr("reason", res->reason);
-		if (list == GC_FAILED)
-			json_kstr("error", strerror(res->err));
-		json_close('}');
-	}
-	json_close(']');
-}
-
 static int gc(bool dry_run, bool verbose)
 {
+	struct gc_result *results = calloc(nregions ? nregions : 1, sizeof(*results));
 	int status = EXIT_OK;
 	size_t removable = 0, removed = 0;
 
+	if (!results)
+		fatal(EXIT_ERROR, "out of memory");
 	for (size_t i = 0; i < nregions; i++) {
 		struct region *r = &regions[i];
-		struct gc_result res = { .name = r->name };
+		struct gc_result *res = &results[i];
 		int lock_fd;
-		bool go = unreachable(r, res.reason, sizeof(res.reason), &lock_fd);
+		bool go = unreachable(r, res->reason, sizeof(res->reason), &lock_fd);
 
-		if (go) {
+		res->name = r->name;
+		res->action = !go ? GC_KEPT : dry_run ? GC_WOULD_REMOVE : GC_REMOVED;
+		if (go)
 			removable++;
-			if (!dry_run) {
-				if (unlinkat(mount_fd, r->name, 0) == 0) {
-					res.removed = true;
-					removed++;
-				} else {
-					res.err = errno;
-					if (errno == EACCES || errno == EPERM) {
-						if (status == EXIT_OK)
-							status = EXIT_PERMISSION;
-					} else if (errno != ENOENT) {
-						status = EXIT_ERROR;
-					}
+		if (go && !dry_run) {
+			if (unlinkat(mount_fd, r->name, 0) == 0) {
+				removed++;
+			} else {
+				res->action = GC_FAILED;
+				res->err = errno;
+				if (errno == EACCES || errno == EPERM) {
+					if (status == EXIT_OK)
+						status = EXIT_PERMISSION;
+				} else if (errno != ENOENT) {
+					status = EXIT_ERROR;
 				}
+				fprintf(stderr, "%s: cannot remove %s/%s: %s\n", prog, mount_dir,
+					r->name, strerror(res->err));
 			}
-			if (lock_fd >= 0)
-				close(lock_fd);
 		}
-		if (!json) {
-			if (go && dry_run)
-				printf("would remove %s: %s\n", r->name, res.reason);
-			else if (go && res.removed)
-				printf("removed %s: %s\n", r->name, res.reason);
-			else if (go)
-				printf("could not remove %s (%s): %s\n", r->name, res.reason,
-				       strerror(res.err));
-			else if (verbose)
-				printf("kept %s: %s\n", r->name, res.reason);
-		}
-		if (go && res.err && !json)
-			fprintf(stderr, "%s: cannot remove %s/%s: %s\n", prog, mount_dir,
-				r->name, strerror(res.err));
-		res.removed = res.removed || (go && dry_run);
-		if (go || verbose || json) {
-			gc_results = grow(gc_results, &ngc, sizeof(*gc_results));
-			gc_results[ngc - 1] = res;
-			if (!go)
-				gc_results[ngc - 1].removed = false;
-			gc_results[ngc - 1].err = go ? res.err : -1;
+		if (lock_fd >= 0)
+			close(lock_fd);
+		if (output.json)
+			continue;
+		switch (res->action) {
+		case GC_WOULD_REMOVE:
+			printf("would remove %s: %s\n", r->name, res->reason);
+			break;
+		case GC_REMOVED:
+			printf("removed %s: %s\n", r->name, res->reason);
+			break;
+		case GC_FAILED:
+			printf("could not remove %s (%s): %s\n", r->name, res->reason,
+			       strerror(res->err));
+			break;
+		case GC_KEPT:
+			if (verbose)
+				printf("kept %s: %s\n", r->name, res->reason);
+			break;
 		}
 	}
-	if (json) {
-		json_open(NULL, '{');
-		json_kstr("mount", mount_dir);
-		json_kbool("dry_run", dry_run);
-		json_gc_list("removed", GC_REMOVED);
-		json_gc_list("failed", GC_FAILED);
-		json_gc_list("kept", GC_KEPT);
-		json_ku64("exit_status", (uint64_t)status);
-		json_close('}');
-		putchar('\n');
-	} else {
-		if (dry_run)
-			printf("%zu of %zu regions would be removed\n", removable, nregions);
-		else
-			printf("%zu of %zu regions removed\n", removed, nregions);
-		if (procs_unreadable && !dry_run)
-			printf("note: %u processes could not be inspected; file regions were kept\n",
-			       procs_unreadable);
+	if (output.json) {
+		int printed = print_gc(&state, results, nregions, dry_run, &output);
+
+		free(results);
+		return printed != EXIT_OK ? printed : status;
 	}
+	if (dry_run)
+		printf("%zu of %zu regions would be removed\n", removable, nregions);
+	else
+		printf("%zu of %zu regions removed\n", removed, nregions);
+	if (procs_unreadable && !dry_run)
+		printf("note: %u processes could not be inspected; file regions were kept\n",
+		       procs_unreadable);
+	free(results);
 	return status;
 }
 
@@ -1247,43 +884,27 @@ static bool kernel_supports(void)
 	return false;
 }
 
-/* Undoes the octal escapes of /proc/self/mounts (\040 for a space). */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
 /* The msharefs mount point: DEFAULT_MOUNT when mounted there, else the first. */
 static char *find_mount(void)
 {
-	FILE *f = fopen("/proc/self/mounts", "re");
-	char line[PATH_MAX * 2], *found = NULL;
+	struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+	struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	char *found = NULL;
 
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof(line), f)) {
-		char *dev = strtok(line, " "), *dir = strtok(NULL, " "), *type = strtok(NULL, " ");
+	while (table && iter && mnt_table_next_fs(table, iter, &fs) == 0) {
+		const char *type = mnt_fs_get_fstype(fs);
+		const char *target = mnt_fs_get_target(fs);
 
-		if (!dev || !dir || !type || strcmp(type, "msharefs"))
+		if (!type || !target || strcmp(type, "msharefs"))
 			continue;
-		unescape(dir);
-		if (!found || !strcmp(dir, DEFAULT_MOUNT)) {
+		if (!found || !strcmp(target, DEFAULT_MOUNT)) {
 			free(found);
-			found = strdup(dir);
+			found = strdup(target);
 		}
 	}
-	fclose(f);
+	mnt_free_iter(iter);
+	mnt_unref_table(table);
 	return found;
 }
 
@@ -1343,57 +964,105 @@ static void open_mount(const char *given)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [--mount DIR] [--json] [-v]\n"
+		"Usage: %s [--mount DIR] [--json | --raw] [--noheadings] [--bytes] [--output COLUMNS]\n"
+		"       %s --prometheus [--mount DIR]\n"
 		"       %s --gc [--dry-run] [--mount DIR] [--json] [-v]\n"
 		"\n"
-		"Shows msharefs: kernel support, the mount, the alignment, every region\n"
-		"(size, owner, mode, what it backs, usage, attached processes) and the\n"
-		"page-table memory sharing saves now.  --gc removes regions nothing can\n"
-		"reach any more.\n"
+		"Lists the msharefs regions (what each backs, who attaches it, the page-table\n"
+		"memory its sharing saves now), with a summary line; --gc removes the\n"
+		"regions nothing can reach any more.\n"
 		"\n"
-		"  --mount DIR   the msharefs mount (default: found in /proc/self/mounts)\n"
-		"  --json        machine-readable output on stdout\n"
-		"  --gc          remove unreachable regions (see mshare-stat(8))\n"
-		"  -n, --dry-run with --gc: say what would be removed, remove nothing\n"
-		"  -v, --verbose with --gc: also list the regions kept, and why\n"
-		"  -h, --help    this text\n"
-		"  --version     print the version\n"
-		"\n"
-		"Exit status: 0 success, 1 error, 2 usage error, 3 msharefs not supported by\n"
-		"this kernel, 4 msharefs not mounted, 5 permission denied.\n",
-		prog, prog);
+		"  --mount DIR        the msharefs mount (default: found in /proc/self/mountinfo)\n"
+		"  -o, --output LIST  the columns to show (comma-separated; +LIST adds to the default)\n"
+		"  -J, --json         JSON (with a format version) on stdout\n"
+		"  -r, --raw          raw output: no alignment, no summary line\n"
+		"      --noheadings   no column headings and no summary line\n"
+		"  -b, --bytes        sizes in bytes\n"
+		"      --prometheus   node-exporter textfile collector format\n"
+		"      --gc           remove unreachable regions (see mshare-stat(8))\n"
+		"  -n, --dry-run      with --gc: say what would be removed, remove nothing\n"
+		"  -v, --verbose      with --gc: also list the regions kept, and why\n"
+		"  -h, --help         this text\n"
+		"      --version      print the version\n"
+		"\n",
+		prog, prog, prog);
+	if (out == stdout)
+		print_columns_help();
+	fprintf(out,
+		"\nExit status: 0 success, 1 error, 2 usage error, 3 msharefs not supported by\n"
+		"this kernel, 4 msharefs not mounted, 5 permission denied.  --gc without\n"
+		"msharefs and --prometheus without msharefs exit 0.\n");
+}
+
+static void total_up(void)
+{
+	state.dir = mount_dir;
+	state.alignment = alignment;
+	state.supported = true;
+	state.mounted = true;
+	state.regions = regions;
+	state.nregions = nregions;
+	state.unlinked = unlinked;
+	state.nunlinked = nunlinked;
+	state.procs_unreadable = procs_unreadable;
+	state.total_saved_complete = true;
+	for (size_t i = 0; i < nregions; i++) {
+		const struct region *r = &regions[i];
+
+		state.total_bytes += (uint64_t)r->st.st_size;
+		state.total_attachments += r->attachments_used;
+		state.total_saved += r->saved;
+		state.total_saved_complete = state.total_saved_complete && r->saving_known;
+	}
 }
 
 int main(int argc, char **argv)
 {
+	enum { OPT_NOHEADINGS = 256, OPT_PROMETHEUS, OPT_GC, OPT_VERSION };
 	static const struct option options[] = {
 		{ "mount", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "gc", no_argument, NULL, 'g' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "noheadings", no_argument, NULL, OPT_NOHEADINGS },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
+		{ "gc", no_argument, NULL, OPT_GC },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *given_mount = NULL;
-	bool do_gc = false, dry_run = false, verbose = false;
+	bool dry_run = false, verbose = false, gc_asked = false, prom_asked = false;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:m:nvh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:m:o:JrbnvhV", options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!*optarg)
 				goto bad_value;
 			given_mount = optarg;
 			break;
-		case 'j': json = true; break;
-		case 'g': do_gc = true; break;
+		case 'o':
+			if (!*optarg)
+				goto bad_value;
+			output.columns = optarg;
+			break;
+		case 'J': output.json = true; break;
+		case 'r': output.raw = true; break;
+		case OPT_NOHEADINGS: output.noheadings = true; break;
+		case 'b': output.bytes = true; break;
+		case OPT_PROMETHEUS: prom_asked = true; break;
+		case OPT_GC: gc_asked = true; break;
 		case 'n': dry_run = true; break;
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf("mshare-stat (libmshare-shim) %s\n", PACKAGE_VERSION); return EXIT_OK;
+		case OPT_VERSION:
+			printf("mshare-stat (libmshare-shim) %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
 		case ':':
 			fprintf(stderr, "%s: %s needs a value\n", prog, argv[optind - 1]);
 			goto usage_error;
@@ -1409,10 +1078,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: unexpected argument: %s\n", prog, argv[optind]);
 		goto usage_error;
 	}
-	if (dry_run && !do_gc) {
+	if (dry_run && !gc_asked) {
 		fprintf(stderr, "%s: --dry-run goes with --gc\n", prog);
 		goto usage_error;
 	}
+	if (prom_asked && (gc_asked || output.json || output.raw || output.columns)) {
+		fprintf(stderr, "%s: --prometheus goes with no other output option and not with --gc\n", prog);
+		goto usage_error;
+	}
+	if (output.json && output.raw) {
+		fprintf(stderr, "%s: --json and --raw exclude each other\n", prog);
+		goto usage_error;
+	}
+	if (output.columns && !columns_valid(output.columns))
+		goto usage_error;
+	run_mode = gc_asked ? MODE_GC : prom_asked ? MODE_PROMETHEUS : MODE_TABLE;
+	mount_given = given_mount != NULL;
 
 	open_mount(given_mount);
 	load_sysv();
@@ -1420,61 +1101,20 @@ int main(int argc, char **argv)
 	scan_processes();
 	for (size_t i = 0; i < nregions; i++)
 		analyse(&regions[i]);
+	total_up();
 
-	if (do_gc)
+	switch (run_mode) {
+	case MODE_GC:
 		return gc(dry_run, verbose);
-
-	uint64_t total = 0;
-	bool total_known = true;
-	char h[32];
-
-	for (size_t i = 0; i < nregions; i++) {
-		total += regions[i].saved;
-		total_known = total_known && regions[i].saving_known;
+	case MODE_PROMETHEUS:
+		return print_prometheus(&state);
+	case MODE_TABLE:
+		break;
 	}
-	if (json) {
-		json_open(NULL, '{');
-		json_kstr("version", PACKAGE_VERSION);
-		json_kbool("supported", true);
-		json_kbool("mounted", true);
-		json_kstr("mount", mount_dir);
-		json_ku64("alignment", alignment);
-		json_open("regions", '[');
-		for (size_t i = 0; i < nregions; i++)
-			json_region(&regions[i], true);
-		json_close(']');
-		json_open("unlinked_attached", '[');
-		for (size_t i = 0; i < nunlinked; i++)
-			json_region(&unlinked[i], false);
-		json_close(']');
-		json_ku64("saved_total", total);
-		json_kbool("saved_total_complete", total_known);
-		json_kstr("saved_method", "sum over regions of (attachments - 1) x the region's shared page-table bytes (mshare_pgtables)");
-		json_ku64("processes_not_readable", procs_unreadable);
-		json_close('}');
-		putchar('\n');
-		return EXIT_OK;
-	}
-
-	printf("msharefs: supported by this kernel, mounted at %s\n", mount_dir);
-	printf("alignment: %s (%" PRIu64 " bytes)\n", human(alignment, h, sizeof(h)), alignment);
-	printf("regions: %zu\n", nregions);
-	for (size_t i = 0; i < nregions; i++)
-		text_region(&regions[i], true);
-	for (size_t i = 0; i < nunlinked; i++)
-		text_region(&unlinked[i], false);
-	printf("\npage tables saved now: %s%s\n", human(total, h, sizeof(h)),
-	       total_known ? "" : " (at least: some regions report no usage)");
-	printf("  computed per region as (attachments - 1) x mshare_pgtables: every attached\n"
-	       "  process uses the region's one set of page tables; unshared, each would\n"
-	       "  need its own copy of them.\n");
-	if (procs_unreadable)
-		printf("note: the maps of %u processes could not be read (permission denied): the lists of attached processes may be incomplete\n",
-		       procs_unreadable);
-	return EXIT_OK;
+	return print_regions(&state, &output);
 
 bad_value:
-	fprintf(stderr, "%s: --mount needs a non-empty value\n", prog);
+	fprintf(stderr, "%s: %s needs a non-empty value\n", prog, argv[optind - 1]);
 usage_error:
 	fprintf(stderr, "Try '%s --help'.\n", prog);
 	return EXIT_USAGE;

@@ -12,6 +12,8 @@ run=$builddir/tools/mshare-run
 stat=$builddir/tools/mshare-stat
 lib=$builddir/shim/.libs/libmshare-shim.so
 fake=$builddir/tests/shim/fake-msharefs.so
+# mshare-run calls its checker from the build tree, not the installed path.
+export MSHARE_RUN_PREFLIGHT=$builddir/tools/mshare-preflight
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-tools.XXXXXX")
 holders=()
 segments=()
@@ -87,19 +89,21 @@ bad() { # bad DESCRIPTION PATTERN ARGS...
 	check "bad option exits 2: $desc" 2 "$pat" "$work/err" "Try 'mshare-run --help'" "$work/err"
 }
 bad "unknown option" 'unknown option: --bogus' --bogus -- true
-bad "--mode" "'fast' is not off, try or strict" --mode fast -- true
-bad "--shm octal" "octal is not accepted" --shm 010 -- true
-bad "--shm garbage" "'0xg' is not a key" --shm 0xg -- true
-bad "--shm backwards range" "runs backwards" --shm 20-10 -- true
-bad "--min-size MB is ambiguous" "ambiguous" --min-size 64MB -- true
-bad "--anon not a size" "not a size" --anon lots -- true
-bad "--log" "is not error, warn, info or debug" --log loud -- true
-bad "--exe with a path" "give basenames" --exe /usr/bin/postgres -- true
-bad "--mount relative" "not an absolute path" --mount mshare -- true
+bad "--mode" "--mode: MSHARE_SHIM_MODE='fast': unknown mode" --mode fast -- true
+bad "--shm octal" "--shm: .*octal is not supported" --shm 010 -- true
+bad "--shm garbage" "--shm: .*'0xg': no hex digits" --shm 0xg -- true
+bad "--shm backwards range" "--shm: .*reversed range" --shm 20-10 -- true
+bad "--min-size MB is refused" "--min-size: .*bad suffix 'MB'" --min-size 64MB -- true
+bad "--anon not a size" "--anon: .*not a number" --anon lots -- true
+bad "--log" "--log: .*unknown log level" --log loud -- true
+bad "--exe with a path" "--exe: .*give basenames" --exe /usr/bin/postgres -- true
+bad "--mount relative" "--mount: .*not an absolute path" --mount mshare -- true
+bad "--files relative" "--files: .*is not absolute" --files relative -- true
 bad "missing value" "--shm needs a value" --shm
 bad "no program" "no PROGRAM given" --shm all
 bad "value to a flag" "--dry-run takes no value" --dry-run=yes -- true
 bad "unknown profile" "no profile 'no-such-profile'" --profile no-such-profile -- true
+bad "the systemd drop-in is not a profile" "is not a profile name" --profile postgresql@.service.d-mshare -- true
 
 # Profiles.
 export MSHARE_RUN_PROFILE_PATH=$srcdir/conf
@@ -108,14 +112,28 @@ for conf in "$srcdir"/conf/*.conf; do
 	[[ $name == *.service.* ]] && continue
 	r "$run" --lib "$lib" --profile "${name%.conf}" --dry-run -- true
 	check "profile ${name%.conf} loads cleanly" 0 "^MSHARE_SHIM_CONFIG=$conf\$" "$work/out"
-	if grep -q warning "$work/err"; then not_ok "profile ${name%.conf} has no unknown variables"; show "$work/err"
-	else ok "profile ${name%.conf} has no unknown variables"; fi
+	if grep -q -e warning -e error "$work/err"; then not_ok "profile ${name%.conf} draws no warning"; show "$work/err"
+	else ok "profile ${name%.conf} draws no warning"; fi
 done
+r "$run" --list-profiles
+check "--list-profiles lists every profile and no other file" 0 \
+	'^postgresql-sysv +PostgreSQL with shared_memory_type = sysv \(.*/conf/postgresql-sysv\.conf\)$' "$work/out" \
+	'^oracle-amm ' "$work/out"
+if [ "$(wc -l <"$work/out")" = "$(find "$srcdir/conf" -maxdepth 1 -name '*.conf' ! -name '*@*' | wc -l)" ] &&
+	! grep -q service "$work/out"; then ok "... one line per profile, no systemd drop-in"
+else not_ok "... one line per profile, no systemd drop-in"; show "$work/out"; fi
 cat >"$work/strict.conf" <<'EOF'
 # a test profile
   MSHARE_SHIM_MODE = strict
 MSHARE_SHIM_SHM=0x10
 EOF
+r env -u MSHARE_SHIM_MODE "$run" --lib "$lib" --profile "$work/strict.conf" --dry-run -- true
+if [ "$have_msharefs" = 1 ]; then
+	skip "--dry-run of a run strict mode would refuse exits 1" "$nomsharefs_reason"
+else
+	check "--dry-run of a run strict mode would refuse exits 1" 1 'refusing to run in strict mode' "$work/err" \
+		'^exec true$' "$work/out"
+fi
 r env -u MSHARE_SHIM_MODE "$run" --lib "$lib" --profile "$work/strict.conf" -- touch "$work/ran"
 if [ "$have_msharefs" = 1 ]; then
 	skip "a strict profile without msharefs refuses to run (exit 1)" "$nomsharefs_reason"
@@ -132,7 +150,48 @@ r env MSHARE_SHIM_MODE=try "$run" --lib "$lib" --profile "$work/strict.conf" -- 
 check "the environment overrides the profile (MSHARE_SHIM_MODE=try)" 0
 printf 'MSHARE_SHIM_SHM\n' >"$work/broken.conf"
 r "$run" --lib "$lib" --profile "$work/broken.conf" -- true
-check "a malformed profile line is reported with file and line (exit 2)" 2 'broken.conf:1: not a KEY=VALUE line' "$work/err"
+check "a malformed profile line is reported with file and line (exit 2)" 2 \
+	"configuration error: MSHARE_SHIM_CONFIG=$work/broken.conf line 1: 'MSHARE_SHIM_SHM': expected KEY=VALUE" "$work/err"
+# The shim rejects a file with an unknown variable; mshare-run once said
+# "ignored" and ran.  Now both read it with one parser.
+printf 'MSHARE_SHIM_SHM=all\nMSHARE_SHIM_MIN_SIZ=1G\n' >"$work/typo.conf"
+rm -f "$work/ran"
+r "$run" --lib "$lib" --profile "$work/typo.conf" -- touch "$work/ran"
+check "an unknown variable in a profile is an error, as in the shim (exit 2)" 2 \
+	"typo.conf line 2: 'MSHARE_SHIM_MIN_SIZ': unknown variable" "$work/err" \
+	'the shim would pass everything through' "$work/err"
+if [ -e "$work/ran" ]; then not_ok "... and the program did not run"; else ok "... and the program did not run"; fi
+printf 'MSHARE_SHIM_SHM=all\nMSHARE_SHIM_MIN_SIZE=1G # big\n' >"$work/value.conf"
+r "$run" --lib "$lib" --profile "$work/value.conf" -- true
+check "a bad value in a profile is an error, as in the shim (exit 2)" 2 \
+	"value.conf line 2: MSHARE_SHIM_MIN_SIZE='1G # big'" "$work/err"
+r env MSHARE_SHIM_MIN_SIZE=lots "$run" --lib "$lib" --shm all -- true
+check "a bad value in the environment is an error too (exit 2)" 2 "MSHARE_SHIM_MIN_SIZE='lots'" "$work/err"
+
+# --check: the report, and exit 1 wherever strict mode would refuse.
+r "$run" --lib "$lib" --profile "$work/typo.conf" --check
+check "--check reports a configuration error (exit 1)" 1 "^  FAIL  configuration: .*unknown variable" "$work/out" \
+	'^configuration \(as libmshare-shim reads it\):$' "$work/out"
+r "$run" --lib "$lib" --shm 0x10,20-30,private --min-size 1G --exe postgres --check -- sh
+check "--check shows the configuration as the shim reads it" "$((1 - have_msharefs))" \
+	'^  backs        SysV keys 0x10,0x14-0x1e,private of at least 1 GiB$' "$work/out" \
+	'^  executables  postgres$' "$work/out" \
+	'^  note  the executable (dash|bash|sh) is not in MSHARE_SHIM_EXE=postgres' "$work/out"
+r "$run" --lib "$work/none.so" --mode off --check
+check "--check: a missing library fails" 1 '^  FAIL  the library .*none.so does not exist' "$work/out"
+cp "$(type -P true)" "$work/suid-true"
+if [ "$(id -u)" = 0 ]; then
+	chown nobody "$work/suid-true"
+fi
+chmod u+s "$work/suid-true"
+r "$run" --lib "$lib" --mode off --check -- "$work/suid-true"
+check "--check: mode off passes (nothing to refuse)" 0 'the shim will change nothing' "$work/out"
+if [ "$(id -u)" = 0 ] || [ "$(stat -c %u "$work/suid-true")" != "$(id -u)" ]; then
+	r "$run" --lib "$lib" --shm all --check -- "$work/suid-true"
+	check "--check: a set-user-ID program of another user fails" 1 "^  FAIL  $work/suid-true is set-user-ID" "$work/out"
+else
+	skip "--check: a set-user-ID program of another user fails" "cannot make a file of another user"
+fi
 unset MSHARE_RUN_PROFILE_PATH
 
 # Running without msharefs.
@@ -178,26 +237,42 @@ sbad "unknown short option" 'unknown option: -x' -x
 sbad "--dry-run without --gc" '--dry-run goes with --gc' --dry-run
 sbad "--mount without a value" 'needs a value' --mount
 sbad "an argument" 'unexpected argument: extra' extra
+sbad "an unknown column" "--output: unknown column 'bogus'" --output name,bogus
+sbad "--prometheus with --json" '--prometheus goes with no other output option' --prometheus --json
+sbad "--json with --raw" 'exclude each other' --json --raw
+r "$stat" --help
+check "mshare-stat --help lists the columns" 0 '^ \*NAME +region file name$' "$work/out" '^  PIDS ' "$work/out"
 
 if [ "$have_msharefs" = 1 ]; then
 	skip "mshare-stat without msharefs: exit 3" "$nomsharefs_reason"
 	skip "mshare-stat --json without msharefs" "$nomsharefs_reason"
-	skip "mshare-stat --gc without msharefs: exit 3" "$nomsharefs_reason"
+	skip "mshare-stat --gc without msharefs: exit 0 with a note" "$nomsharefs_reason"
+	skip "mshare-stat --gc --json without msharefs: exit 0" "$nomsharefs_reason"
+	skip "mshare-stat --prometheus without msharefs: exit 0" "$nomsharefs_reason"
 else
 	r "$stat"
 	check "mshare-stat without msharefs: exit 3 and says so" 3 'msharefs is not supported by this kernel' "$work/err"
 	r "$stat" --json
-	check "mshare-stat --json without msharefs: exit 3" 3 '"supported":false' "$work/out"
+	check "mshare-stat --json without msharefs: exit 3" 3 '"supported": false' "$work/out" \
+		'"format_version": 1' "$work/out" '"error": "msharefs is not supported' "$work/out"
 	json_valid "... and prints valid JSON" "$work/out"
 	r "$stat" --gc
-	check "mshare-stat --gc without msharefs: exit 3" 3 'not supported by this kernel' "$work/err"
+	check "mshare-stat --gc without msharefs: exit 0 with a note (cron)" 0 \
+		'^note: msharefs is not supported by this kernel .*: nothing to collect$' "$work/out"
+	r "$stat" --gc --json
+	check "mshare-stat --gc --json without msharefs: exit 0" 0 '"gc": \[' "$work/out"
+	json_valid "... and prints valid JSON" "$work/out"
+	r "$stat" --prometheus
+	check "mshare-stat --prometheus without msharefs: exit 0, supported 0" 0 \
+		'^mshare_supported 0$' "$work/out" '^mshare_mounted\{mount=""\} 0$' "$work/out" \
+		'^# TYPE mshare_supported gauge$' "$work/out"
 	r "$stat" --mount "$work"
 	check "mshare-stat --mount DIR on a kernel without msharefs: exit 3" 3 'not supported by this kernel' "$work/err"
 fi
 
 # ---- mshare-stat on a fake mount (tmpfs standing in for msharefs) ----------
 
-fake_tests=12
+fake_tests=19
 if [ ! -f "$fake" ]; then
 	for ((i = 0; i < fake_tests; i++)); do skip "mshare-stat on a fake mount" "$fake not built"; done
 elif ! command -v ipcmk >/dev/null || ! command -v flock >/dev/null; then
@@ -237,25 +312,46 @@ else
 	sleep 0.2
 
 	fstat
-	check "fake mount: lists the regions, exit 0" 0 '^alignment: 512 GiB \(549755813888 bytes\)$' "$work/out" \
-		'^regions: 11$' "$work/out" "^sysv\\.$keyhex\\.$id\\.$cpid\$" "$work/out"
-	check "fake mount: a live SysV region shows key, id and the segment" 0 \
-		"SysV key 0x$keyhex, id $id, created by pid $cpid: segment exists" "$work/out"
-	check "fake mount: gone and reused SysV ids are flagged" 0 \
-		"id $gone_id, created by pid $dead: segment is gone" "$work/out" \
-		"id $id now names another segment" "$work/out"
-	check "fake mount: a file region is resolved to its path via /proc/PID/fd" 0 \
-		"backs +file $work/backing \\(device [0-9]+:[0-9]+, inode $bino\\), offset 0, length 4 KiB, for euid [0-9]+, rw-\$" "$work/out"
+	check "fake mount: the summary line, exit 0" 0 \
+		"^msharefs at $m, alignment 512 GiB: 11 regions, 0 bytes, 0 attachments, page tables saved now: 0 bytes" "$work/out" \
+		'^NAME +KIND +SIZE +OWNER +PERMS +STATE +ATTACH +SAVED +PROCS +BACKS$' "$work/out"
+	fstat --raw --output name,kind,state,key,shmid,cpid
+	check "fake mount: --raw --output: a live SysV region with key, id and creator" 0 \
+		"^sysv\\.$keyhex\\.$id\\.$cpid sysv live 0x$keyhex $id $cpid\$" "$work/out"
+	if [ "$(wc -l <"$work/out")" = 12 ]; then ok "fake mount: --raw has a heading and one line per region (11)"
+	else not_ok "fake mount: --raw has a heading and one line per region (11)"; show "$work/out"; fi
+	fstat --noheadings --output NAME,STATE,KEY,SHMID,CPID
+	check "fake mount: gone and reused SysV ids are flagged (--noheadings)" 0 \
+		"^sysv\\.0000abcd\\.$gone_id\\.$dead +gone +0x0000abcd +$gone_id +$dead\$" "$work/out" \
+		"^sysv\\.$keyhex\\.$id\\.$((cpid + 1)) +reused +0x$keyhex +$id +$((cpid + 1))\$" "$work/out" \
+		"^\\.creating\\.0000abcd\\.$dead +stale +$dead\$" "$work/out" \
+		"^\\.creating\\.0000abcd\\.$$ +building +$$\$" "$work/out"
+	if grep -q '^NAME' "$work/out"; then not_ok "--noheadings prints no heading"; else ok "--noheadings prints no heading"; fi
+	fstat --output=+PATH --bytes
+	check "fake mount: a file region is resolved to its path via /proc/PID/fd (+PATH, --bytes)" 0 \
+		"^file\\.[0-9a-f]+\\.$bino\\.0\\.1000\\.[0-9]+\\.3 +file +0 .* $work/backing, offset 0, length 4 KiB, euid [0-9]+, rw- +$work/backing\$" "$work/out"
 	fstat --json
-	check "fake mount: --json exits 0" 0 '"regions":\[' "$work/out"
+	check "fake mount: --json exits 0" 0 '"regions": \[' "$work/out"
 	json_valid "fake mount: --json is valid JSON (odd names escaped)" "$work/out"
 	if [ -n "$python" ]; then
-		got=$(json_get "$work/out" "len(d['regions']), sorted(r['sysv']['state'] for r in d['regions'] if r['kind']=='sysv'), d['alignment']")
-		if [ "$got" = "(11, ['gone', 'live', 'reused'], 549755813888)" ]; then ok "fake mount: --json content"
+		got=$(json_get "$work/out" "d['format_version'], len(d['regions']), sorted(r['state'] for r in d['regions'] if r['kind']=='sysv'), d['mshare'][0]['alignment'], d['mshare'][0]['regions'], [r['size'] for r in d['regions']][:1]")
+		if [ "$got" = "(1, 11, ['gone', 'live', 'reused'], 549755813888, 11, [0])" ]; then ok "fake mount: --json content"
 		else not_ok "fake mount: --json content"; echo "# got $got"; fi
 	else
 		skip "fake mount: --json content" "no python3"
 	fi
+	fstat --json --output name,pids,nprocs
+	json_valid "fake mount: --json --output name,pids,nprocs is valid JSON" "$work/out"
+	fstat --prometheus
+	check "fake mount: --prometheus totals and per-region samples" 0 \
+		"^mshare_regions\\{mount=\"$m\"\\} 11\$" "$work/out" \
+		"^mshare_bytes\\{mount=\"$m\"\\} 0\$" "$work/out" \
+		"^mshare_pgtables_saved_bytes\\{mount=\"$m\"\\} 0\$" "$work/out" \
+		"^mshare_region_bytes\\{mount=\"$m\",region=\"sysv\\.$keyhex\\.$id\\.$cpid\",kind=\"sysv\"\\} 0\$" "$work/out" \
+		'^mshare_region_attachments\{mount=".*",region="we\\"ird\\\\name.*",kind="other"\} 0$' "$work/out"
+	if grep -Evq '^(# (HELP|TYPE) [a-z_]+ .*|[a-z_]+(\{.*\})? [0-9]+)$' "$work/out"; then
+		not_ok "fake mount: --prometheus lines are all HELP, TYPE or samples"; show "$work/out"
+	else ok "fake mount: --prometheus lines are all HELP, TYPE or samples"; fi
 
 	# A file region is removed only if every process's maps can be read
 	# (in a container, pid 1 of the host side may not be).
@@ -287,6 +383,7 @@ else
 
 	fstat --gc --json
 	json_valid "fake mount: --gc --json is valid JSON" "$work/out"
+	check "fake mount: --gc --json lists the actions" 0 '"action": "removed"' "$work/out" '"action": "kept"' "$work/out"
 	left=$(cd "$m" && for f in .[!.]* *; do [[ $f == we* ]] || printf '%s ' "$f"; done)
 	want=".creating.0000abcd.$$ file.1.2.0.1000.0 "
 	[ "$removable" = 6 ] || want="$want$fname "
@@ -304,6 +401,45 @@ else
 		"^0 of $((11 - removable)) regions removed\$" "$work/out" "^kept file\\.1\\.2\\.0\\.1000\\.0: held \\(locked\\) by a process\$" "$work/out" \
 		'^kept other: not a name libmshare-shim uses: never removed$' "$work/out" \
 		"^kept sysv\\.$keyhex\\.$id\\.$cpid: its SysV segment exists\$" "$work/out"
+fi
+
+# ---- many attached processes are summarised, not listed on one line --------
+
+mapper=$builddir/tests/shim/mmap-helper
+if [ ! -f "$fake" ] || [ ! -x "$mapper" ]; then
+	for i in 1 2 3; do skip "mshare-stat: attachers summarised" "$fake or $mapper not built"; done
+else
+	m2=$work/mshare2
+	mkdir "$m2"
+	echo 549755813888 >"$m2/mshare_info"
+	region=file.3.4.0.1000.0
+	truncate -s 4096 "$m2/$region"
+	for c in h1 h2 h3 h4; do cp "$mapper" "$work/$c"; done
+	mappers=()
+	for i in $(seq 1 20); do mappers+=("$mapper"); done
+	mappers+=("$work/h1" "$work/h2" "$work/h3" "$work/h4")
+	for p in "${mappers[@]}"; do
+		"$p" map "$m2/$region" 4096 r "$work/release" >/dev/null 2>&1 &
+		holders+=($!)
+	done
+	for _ in $(seq 1 100); do
+		[ "$(grep -l "$m2/$region" /proc/[0-9]*/maps 2>/dev/null | wc -l)" -ge 24 ] && break
+		sleep 0.1
+	done
+	r env LD_PRELOAD="$fake" FAKE_MSHAREFS_DIR="$m2" "$stat" --mount "$m2" --raw --noheadings --output name,nprocs,procs
+	check "mshare-stat: 24 attachers are summarised by command" 0 \
+		"^$region 24 mmap-helper\\\\x20x20,\\\\x20h[1-4],\\\\x20h[1-4],\\\\x20\\+2\\\\x20more\$" "$work/out"
+	r env LD_PRELOAD="$fake" FAKE_MSHAREFS_DIR="$m2" "$stat" --mount "$m2" --noheadings --output pids
+	if [ "$rc" = 0 ] && [ "$(grep -cE '^ *[0-9]+ *$' "$work/out")" = 24 ]; then ok "--output pids: one pid per line"
+	else not_ok "--output pids: one pid per line"; show "$work/out"; fi
+	r env LD_PRELOAD="$fake" FAKE_MSHAREFS_DIR="$m2" "$stat" --mount "$m2" --json --output name,pids
+	if [ -n "$python" ] && [ "$rc" = 0 ] &&
+		[ "$(json_get "$work/out" "len(d['regions'][0]['pids']), all(isinstance(p, int) for p in d['regions'][0]['pids'])")" = "(24, True)" ]; then
+		ok "--json: pids is an array of 24 numbers"
+	else
+		not_ok "--json: pids is an array of 24 numbers"; show "$work/out"
+	fi
+	touch "$work/release"
 fi
 
 echo "1..$n"
