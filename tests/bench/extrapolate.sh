@@ -8,6 +8,9 @@
 #               --stock-us US --shim-us US [OPTIONS]
 #   --csv FILE          take the costs from run-pt-scaling.sh's CSV (the
 #                       largest N measured)
+#   --memory-csv FILE   take the page-table costs from this CSV instead (its
+#                       largest N: the 1500-process sweep of make
+#                       bench-scale), the times still from --csv
 #   --stock-bpp B       page-table bytes per 4 KiB page per process, stock
 #   --shim-bpp B        page-table bytes per 4 KiB page, once, with the shim
 #   --shim-attach-b B   extra page-table bytes per attacher with the shim
@@ -20,21 +23,22 @@
 # The seeds' case is the default: a 300 GB SGA and 1500 processes.
 set -euo pipefail
 
-usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
 	echo "extrapolate.sh: $*" >&2
 	exit 2
 }
 
-csv="" stock_bpp="" shim_bpp="" shim_attach=0 stock_us="" shim_us=""
+csv="" memory_csv="" stock_bpp="" shim_bpp="" shim_attach=0 stock_us="" shim_us=""
 sga_gb=300 procs=1500
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
-	--csv | --stock-bpp | --shim-bpp | --shim-attach-b | --stock-us | --shim-us | --sga-gb | --procs)
+	--csv | --memory-csv | --stock-bpp | --shim-bpp | --shim-attach-b | --stock-us | --shim-us | --sga-gb | --procs)
 		[ $# -ge 2 ] || die "$1 needs an argument"
 		case $1 in
 		--csv) csv=$2 ;;
+		--memory-csv) memory_csv=$2 ;;
 		--stock-bpp) stock_bpp=$2 ;;
 		--shim-bpp) shim_bpp=$2 ;;
 		--shim-attach-b) shim_attach=$2 ;;
@@ -50,13 +54,11 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-source_note="given on the command line"
-if [ -n "$csv" ]; then
-	[ -r "$csv" ] || die "cannot read $csv"
-	# From the largest N: stock bytes per page per process, the shim's one
-	# copy (its N=1 figure) and what each further attacher added, and the
-	# later attachers' time per page.
-	read -r stock_bpp shim_bpp shim_attach stock_us shim_us source_note < <(awk -F, '
+# Per-page costs from a CSV of run-pt-scaling.sh, at its largest N: stock
+# bytes per page per process, the shim's one copy (its N=1 figure) and what
+# each further attacher added, and the later attachers' time per page.
+csv_costs() {
+	awk -F, '
 	NR == 1 { next }
 	{ key = $1 SUBSEP $2; seg[key] = $8; later[key] = $10; pages = $4; size = $3
 	  if ($2 + 0 > maxn) maxn = $2 + 0 }
@@ -71,9 +73,22 @@ if [ -n "$csv" ]; then
 		printf "%.4f %.4f %.1f %.4f %.5f measured:_%d_MiB_segment,_N=%d\n", \
 			seg["stock", N] * 1024 / (N * pages), seg["shim", 1] * 1024 / pages, attach, \
 			later["stock", N] * 1000 / pages, later["shim", N] * 1000 / pages, size, N
-	}' "$csv")
+	}' "$1"
+}
+
+source_note="given on the command line"
+if [ -n "$csv" ]; then
+	[ -r "$csv" ] || die "cannot read $csv"
+	read -r stock_bpp shim_bpp shim_attach stock_us shim_us source_note < <(csv_costs "$csv")
 	[ "$source_note" != missing ] || die "$csv lacks the stock/shim rows at N=1 and a larger N"
 	source_note=${source_note//_/ }
+fi
+if [ -n "$memory_csv" ]; then
+	[ -n "$csv" ] || die "--memory-csv goes with --csv"
+	[ -r "$memory_csv" ] || die "cannot read $memory_csv"
+	read -r stock_bpp shim_bpp shim_attach _ _ memory_note < <(csv_costs "$memory_csv")
+	[ "$memory_note" != missing ] || die "$memory_csv lacks the stock/shim rows at N=1 and a larger N"
+	source_note="page tables ${memory_note//_/ }; times $source_note"
 fi
 for v in "$stock_bpp" "$shim_bpp" "$shim_attach" "$stock_us" "$shim_us" "$sga_gb" "$procs"; do
 	[[ $v =~ ^[0-9]+([.][0-9]+)?$ ]] || die "every cost must be a number (give --csv or all of --stock-bpp --shim-bpp --stock-us --shim-us)"

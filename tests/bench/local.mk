@@ -8,6 +8,13 @@
 #                         results in $(BENCH_OUT)/icount); the extrapolation
 #                         to a 300 GB SGA; results (CSV, PNG, logs) in
 #                         $(BENCH_OUT)
+#   make bench-scale      the sweep to the seeds' process counts: a 1 GiB
+#                         segment, N = 1..1500, each process touching one
+#                         page per 2 MiB (a whole set of PTE pages per stock
+#                         process), stock and shim (SHM_HUGETLB would zero
+#                         1 GiB per N under TCG), both guest clocks; results in
+#                         $(BENCH_OUT)/scale and $(BENCH_OUT)/scale-icount
+#                         (also run by make bench)
 #   tests/bench/bench-quick.sh   the small CI variant (TAP), for the VM suite
 #
 # The programs are check_PROGRAMS so that "make check" builds them for the VM
@@ -40,8 +47,14 @@ BENCH_DEPS = \
 	tests/bench/shim-overhead$(EXEEXT) \
 	shim/libmshare-shim.la
 
-.PHONY: bench bench-quick
-bench: $(BENCH_DEPS)
+# The seeds' shape: 1500 processes; 6 GiB of guest memory holds stock's
+# 3 GiB of page tables for it.
+BENCH_SCALE_PROCS = 1,10,100,250,500,1000,1500
+BENCH_SCALE_ARGS = --size 1024 --procs $(BENCH_SCALE_PROCS) --touch sparse \
+	--modes stock,shim --mem 6144 --pt-target 500 --speed-target 0 --builddir '$(abs_top_builddir)'
+
+.PHONY: bench bench-quick bench-scale
+bench: bench-scale
 	@mkdir -p '$(BENCH_OUT)'
 	rm -f '$(BENCH_OUT)/targets.txt'
 	bash '$(srcdir)/tests/bench/run-shim-overhead.sh' \
@@ -63,10 +76,24 @@ bench: $(BENCH_DEPS)
 	MSHARE_VM_ICOUNT=2 bash '$(srcdir)/tests/bench/run-pt-scaling.sh' \
 		--builddir '$(abs_top_builddir)' --out '$(BENCH_OUT)/icount'
 	sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/icount/targets.txt' >>'$(BENCH_OUT)/targets.txt'
+	sed 's/^/N=1500 sweep: /' '$(BENCH_OUT)/scale/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	bash '$(srcdir)/tests/bench/extrapolate.sh' \
-		--csv '$(BENCH_OUT)/pt-scaling.csv' | tee '$(BENCH_OUT)/extrapolation.txt'
+		--csv '$(BENCH_OUT)/pt-scaling.csv' \
+		--memory-csv '$(BENCH_OUT)/scale/pt-scaling.csv' \
+		| tee '$(BENCH_OUT)/extrapolation.txt'
 	@echo; echo "Targets:"; cat '$(BENCH_OUT)/targets.txt'
 	@echo "Results in $(BENCH_OUT)"
+
+bench-scale: $(BENCH_DEPS)
+	@mkdir -p '$(BENCH_OUT)/scale' '$(BENCH_OUT)/scale-icount'
+	rm -f '$(BENCH_OUT)/scale/targets.txt' '$(BENCH_OUT)/scale-icount/targets.txt'
+	bash '$(srcdir)/tests/bench/run-pt-scaling.sh' $(BENCH_SCALE_ARGS) \
+		--out '$(BENCH_OUT)/scale'
+	MSHARE_VM_ICOUNT=2 bash '$(srcdir)/tests/bench/run-pt-scaling.sh' \
+		$(BENCH_SCALE_ARGS) --out '$(BENCH_OUT)/scale-icount'
+	@echo; echo "Targets at N = 1500:"
+	@cat '$(BENCH_OUT)/scale/targets.txt'
+	@sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/scale-icount/targets.txt'
 
 bench-quick: $(BENCH_DEPS)
 	top_builddir='$(abs_top_builddir)' bash '$(srcdir)/tests/bench/bench-quick.sh'

@@ -4,7 +4,7 @@
  * shared memory segment versus the number of processes attached to it.
  *
  *   pt-scaling --mode stock|hugetlb|shim [--size MiB] [--procs 1,2,4,...]
- *              [--touch write|read] [--tsc-hz HZ]
+ *              [--touch write|read|sparse] [--tsc-hz HZ]
  *   pt-scaling --calibrate
  *   pt-scaling --warmup MiB
  *
@@ -16,6 +16,12 @@
  * writes every page; the later ones write the same word again (so each takes
  * a write fault, without read fault-around) and then check, untimed, a
  * second word the first process wrote, which proves they see its memory.
+ * With --touch sparse every process touches one page per 2 MiB only (the
+ * first writes two words there, the later ones write one and check the
+ * other): a PTE page is allocated whole for the first entry it holds, so
+ * that costs a stock process the same page tables as touching every page
+ * (4 KiB per 2 MiB of segment) without faulting every page, which is how
+ * thousands of processes can be measured in a small VM.
  * They stay attached until all N are done, when the program reads the
  * system's PageTables from /proc/meminfo; then they detach and the segment
  * is removed.
@@ -72,9 +78,13 @@
 #define EXIT_SKIP 77
 #define PAGE 4096u
 #define MAX_PROCS 4096
+/* --touch sparse: one page touched per PTE page's reach (2 MiB) */
+#define SPARSE_STRIDE_PAGES 512u
 #define MAX_CONFIGS 64
 
 enum mode { MODE_STOCK, MODE_HUGETLB, MODE_SHIM };
+enum touch { TOUCH_WRITE, TOUCH_READ, TOUCH_SPARSE };
+static const char *const touch_names[] = { "write", "read", "sparse" };
 static const char *const mode_names[] = { "stock", "hugetlb", "shim" };
 
 enum mapping { MAP_UNKNOWN, MAP_SYSV, MAP_MSHAREFS, MAP_OTHER };
@@ -98,9 +108,15 @@ struct job {
 	key_t key;
 	size_t bytes;
 	bool first;
-	bool write;
+	enum touch touch;
 	const char *mshare_prefix;	/* "<mount>/" */
 };
+
+/* Pages a process touches: every one, or one per 2 MiB. */
+static size_t touch_stride(const struct job *job)
+{
+	return job->touch == TOUCH_SPARSE ? SPARSE_STRIDE_PAGES : 1;
+}
 
 static uint64_t page_word(size_t page, uint32_t salt)
 {
@@ -119,7 +135,7 @@ static int classify(const char *path, const char *mshare_prefix)
 static void attach_and_touch(const struct job *job, struct sample *s,
 			     unsigned char **basep)
 {
-	size_t page, pages = job->bytes / PAGE;
+	size_t page, stride, pages = job->bytes / PAGE;
 	struct rusage before, after;
 	unsigned char *base;
 	double start;
@@ -140,19 +156,17 @@ static void attach_and_touch(const struct job *job, struct sample *s,
 		return;
 	}
 	s->attach_s = bench_now_seconds() - start;
-	for (page = 0; page < pages; page++) {
+	stride = touch_stride(job);
+	for (page = 0; page < pages; page += stride) {
 		volatile uint64_t *w = (uint64_t *)(base + page * PAGE);
 
-		if (job->write) {
-			w[0] = page_word(page, 0x5e9);
-			if (job->first)
-				w[1] = page_word(page, 0xf1f);
-		} else if (job->first) {
-			/* read-touch mode: the first process still writes */
+		if (job->first) {
 			w[0] = page_word(page, 0x5e9);
 			w[1] = page_word(page, 0xf1f);
-		} else {
+		} else if (job->touch == TOUCH_READ) {
 			(void)w[1];
+		} else {
+			w[0] = page_word(page, 0x5e9);
 		}
 	}
 	s->attach_touch_s = bench_now_seconds() - start;
@@ -166,13 +180,13 @@ static void attach_and_touch(const struct job *job, struct sample *s,
 	 * What the first pass took beyond this went to faults (and attach).
 	 */
 	start = bench_now_seconds();
-	for (page = 0; page < pages; page++) {
+	for (page = 0; page < pages; page += stride) {
 		volatile uint64_t *w = (uint64_t *)(base + page * PAGE);
 
-		if (job->write)
-			w[0] = page_word(page, 0x5e9);
-		else
+		if (job->touch == TOUCH_READ)
 			(void)w[1];
+		else
+			w[0] = page_word(page, 0x5e9);
 	}
 	s->retouch_s = bench_now_seconds() - start;
 }
@@ -191,7 +205,8 @@ static int worker_main(void *arg, const struct held_child_io *io)
 	if (!s.error) {
 		s.vmpte_after_kb = proc_self_status_kb("VmPTE");
 		if (!job->first) {
-			for (page = 0; page < job->bytes / PAGE; page++) {
+			for (page = 0; page < job->bytes / PAGE;
+			     page += touch_stride(job)) {
 				const uint64_t *w =
 					(const uint64_t *)(base + page * PAGE);
 
@@ -260,11 +275,11 @@ struct config_result {
 	int mapping;
 };
 
-static bool run_config(enum mode mode, int procs, size_t bytes, bool write,
-		       key_t key, const char *mshare_prefix,
+static bool run_config(enum mode mode, int procs, size_t bytes,
+		       enum touch touch, key_t key, const char *mshare_prefix,
 		       struct config_result *r)
 {
-	struct job job = { .key = key, .bytes = bytes, .write = write,
+	struct job job = { .key = key, .bytes = bytes, .touch = touch,
 			   .mshare_prefix = mshare_prefix };
 	struct held_child *workers = calloc((size_t)procs, sizeof(*workers));
 	struct sample *samples = calloc((size_t)procs, sizeof(*samples));
@@ -406,6 +421,33 @@ static int warm_up(long mib)
 	return 0;
 }
 
+/*
+ * The caller keeps one release pipe per held child: N processes need N
+ * descriptors at once, more than the usual soft limit of 1024 allows.
+ */
+static bool ensure_fd_room(int procs)
+{
+	struct rlimit lim;
+	rlim_t want = (rlim_t)procs + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return false;
+	if (lim.rlim_cur >= want)
+		return true;
+	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want) {
+		fprintf(stderr, "pt-scaling: %d processes need %llu descriptors, the hard limit is %llu\n",
+			procs, (unsigned long long)want,
+			(unsigned long long)lim.rlim_max);
+		return false;
+	}
+	lim.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+		perror("pt-scaling: setrlimit(RLIMIT_NOFILE)");
+		return false;
+	}
+	return true;
+}
+
 /* "1,2,4" into LIST; returns the count or -1. */
 static int parse_procs(const char *text, int *list, int max)
 {
@@ -434,7 +476,7 @@ static int parse_procs(const char *text, int *list, int max)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: pt-scaling --mode stock|hugetlb|shim [--size MiB] "
-		"[--procs N[,N...]] [--touch write|read] [--tsc-hz HZ]\n"
+		"[--procs N[,N...]] [--touch write|read|sparse] [--tsc-hz HZ]\n"
 		"       pt-scaling --calibrate\n"
 		"       pt-scaling --warmup MiB\n");
 }
@@ -456,7 +498,7 @@ int main(int argc, char **argv)
 	int procs[MAX_CONFIGS], nconfigs = -1, opt, i;
 	long size_mib = 256;
 	int mode = -1;
-	bool write = true;
+	enum touch touch = TOUCH_WRITE;
 	const char *mount = getenv("MSHARE_MOUNT");
 	char prefix[4096];
 	size_t bytes;
@@ -475,8 +517,10 @@ int main(int argc, char **argv)
 			nconfigs = parse_procs(optarg, procs, MAX_CONFIGS);
 			break;
 		case 't':
-			if (!strcmp(optarg, "write") || !strcmp(optarg, "read"))
-				write = !strcmp(optarg, "write");
+			for (i = 0; i < 3 && strcmp(optarg, touch_names[i]); i++)
+				;
+			if (i < 3)
+				touch = i;
 			else
 				size_mib = -1;
 			break;
@@ -535,18 +579,21 @@ int main(int argc, char **argv)
 
 	printf("# pt-scaling mode=%s size=%ld MiB touch=%s pages=%zu "
 	       "(4 KiB PTEs for all of it: %zu kB per process)\n",
-	       mode_names[mode], size_mib, write ? "write" : "read",
+	       mode_names[mode], size_mib, touch_names[touch],
 	       bytes / PAGE, bytes / PAGE * 8 / 1024);
 	printf("mode,procs,size_mib,pages,vmpte_growth_sum_kb,pagetables_delta_kb,"
 	       "own_tables_kb,segment_pt_kb,first_ms,later_median_ms,"
 	       "first_faults,later_median_faults,mapping,later_attach_ms,"
 	       "later_retouch_ms\n");
+	for (i = 0; i < nconfigs; i++)
+		if (!ensure_fd_room(procs[i]))
+			return 1;
 	for (i = 0; i < nconfigs; i++) {
 		struct config_result r;
 		key_t key = (key_t)(0x50540000u | ((unsigned)mode << 8) |
 				    (unsigned)i);
 
-		if (!run_config(mode, procs[i], bytes, write, key, prefix, &r))
+		if (!run_config(mode, procs[i], bytes, touch, key, prefix, &r))
 			return 1;
 		printf("%s,%d,%ld,%zu,%ld,%ld,%ld,%ld,%.3f,%.3f,%.0f,%.0f,%s,"
 		       "%.3f,%.3f\n",
