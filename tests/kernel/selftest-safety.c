@@ -312,6 +312,76 @@ START_TEST(safety_device_memory_refused)
 }
 END_TEST
 
+/* As root, drops clean page cache so that the next faults read the file. */
+static void drop_page_cache(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	sync();
+	if (write(fd, "1", 1) != 1)
+		fprintf(stderr, "# drop_caches: %s\n", strerror(errno));
+	close(fd);
+}
+
+/*
+ * Faults that read a file: the region's fault drops the locks to wait for
+ * the read and is retried (VM_FAULT_RETRY), or completes with the locks
+ * dropped (VM_FAULT_COMPLETED), from user space and from a kernel copy
+ * (pwrite from the attachment).  This covers the lock handling of those paths (the
+ * debug kernel's lockdep reports a lock kept or released twice); it does
+ * not show the kill itself, which needs I/O that stalls on purpose.
+ */
+START_TEST(safety_fault_reading_file)
+{
+	const size_t len = 32 * ST_PAGE, second = 64 * ST_PAGE;
+	unsigned char *p, *want = malloc(len), *got = malloc(len);
+	char path[ST_PATH_MAX], copy[ST_PATH_MAX];
+	int fd, file_fd, copy_fd = st_tmpfile(copy, "file-fault", 0);
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(got);
+	/*
+	 * A file on the guest's 9p root that nothing maps, so that its page
+	 * cache can be dropped: the kernel source the VM suite builds from
+	 * (else this program, whose mapped pages stay cached).
+	 */
+	file_fd = open("/usr/src/linux-source-6.12.tar.xz", O_RDONLY | O_CLOEXEC);
+	if (file_fd < 0)
+		file_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(file_fd, 0);
+	if (pread(file_fd, want, len, 0) != (ssize_t)len) {
+		st_skip("safety_fault_reading_file", "file shorter than %zu",
+			len);
+		close(file_fd);
+		return;
+	}
+	fd = st_region_sized(path, "file-fault");
+	ST_ASSERT_RC(mshare_map_file(fd, 0, len, PROT_READ, file_fd, 0), 0);
+	ST_ASSERT_RC(mshare_map_file(fd, second, len, PROT_READ, file_fd, 0),
+		     0);
+	p = st_attach(fd, PROT_READ);
+
+	drop_page_cache();
+	ck_assert_int_eq(memcmp(p, want, len), 0);
+
+	/* The kernel's own copy from the attachment faults in the region. */
+	drop_page_cache();
+	ck_assert_int_eq(pwrite(copy_fd, p + second, len, 0), (ssize_t)len);
+	ck_assert_int_eq(pread(copy_fd, got, len, 0), (ssize_t)len);
+	ck_assert_int_eq(memcmp(got, want, len), 0);
+
+	ck_assert_int_eq(munmap(p, st_align()), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	close(fd);
+	close(file_fd);
+	close(copy_fd);
+	free(want);
+	free(got);
+}
+END_TEST
+
 static const struct selftest_group safety = { "safety", 300 };
 
 void register_safety_tests(void)
@@ -319,6 +389,7 @@ void register_safety_tests(void)
 	selftest_add(&safety, safety_hugetlb_1g_refused);
 	selftest_add(&safety, safety_private_attach_einval);
 	selftest_add(&safety, safety_device_memory_refused);
+	selftest_add(&safety, safety_fault_reading_file);
 	/* Last: on a kernel with the bug they leave the region hanging. */
 	selftest_add(&safety, safety_hugetlb_after_small_pages_unmapped);
 	selftest_add(&safety, safety_hugetlb_replacing_small_pages);
