@@ -382,6 +382,46 @@ START_TEST(safety_fault_reading_file)
 }
 END_TEST
 
+/*
+ * A region whose mappings left page tables behind in gaps (touched, then
+ * unmapped) and under live mappings, small and huge, is torn down when the
+ * last user goes.  A table left over or freed twice shows as a kernel
+ * message ("BUG: non-zero pgtables_bytes on freeing mm", a bad page state)
+ * that fails the VM run; the teardown itself must not fail (patch 0012).
+ */
+START_TEST(safety_teardown_with_leftover_tables)
+{
+	const uint64_t gig = (uint64_t)1 << 30;
+	char path[ST_PATH_MAX];
+	unsigned char *p;
+	int fd = st_region_sized(path, "teardown");
+
+	ST_ASSERT_RC(mshare_map_anon(fd, 0, 4 * ST_PAGE, PROT_READ | PROT_WRITE),
+		     0);
+	ST_ASSERT_RC(mshare_map_anon(fd, gig, 4 * ST_PAGE,
+				     PROT_READ | PROT_WRITE), 0);
+	ST_ASSERT_RC(mshare_map_anon(fd, 3 * gig + 16 * ST_PAGE, ST_PAGE,
+				     PROT_READ | PROT_WRITE), 0);
+	p = st_attach(fd, PROT_READ | PROT_WRITE);
+	touch_in_child(p, 4 * ST_PAGE, 31, "first mapping");
+	touch_in_child(p + gig, 4 * ST_PAGE, 32, "second mapping");
+	touch_in_child(p + 3 * gig + 16 * ST_PAGE, ST_PAGE, 33, "third");
+	/* The second and third leave tables in gaps, the first keeps its. */
+	ST_ASSERT_RC(mshare_unmap(fd, gig, 4 * ST_PAGE), 0);
+	ST_ASSERT_RC(mshare_unmap(fd, 3 * gig, gig), 0);
+	if (meminfo_kb("HugePages_Free") >= 1 &&
+	    default_hugepage_size() == HUGE_2M) {
+		ST_ASSERT_RC(map_hugetlb_anon(fd, 2 * gig, HUGE_2M, MAP_FIXED),
+			     0);
+		touch_in_child(p + 2 * gig, HUGE_2M, 34, "huge page");
+	}
+	ck_assert_int_eq(unlink(path), 0);
+	close(fd);
+	/* The last user: the region goes with this munmap. */
+	ck_assert_int_eq(munmap(p, st_align()), 0);
+}
+END_TEST
+
 static const struct selftest_group safety = { "safety", 300 };
 
 void register_safety_tests(void)
@@ -390,6 +430,7 @@ void register_safety_tests(void)
 	selftest_add(&safety, safety_private_attach_einval);
 	selftest_add(&safety, safety_device_memory_refused);
 	selftest_add(&safety, safety_fault_reading_file);
+	selftest_add(&safety, safety_teardown_with_leftover_tables);
 	/* Last: on a kernel with the bug they leave the region hanging. */
 	selftest_add(&safety, safety_hugetlb_after_small_pages_unmapped);
 	selftest_add(&safety, safety_hugetlb_replacing_small_pages);
