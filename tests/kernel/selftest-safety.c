@@ -170,7 +170,7 @@ START_TEST(safety_hugetlb_1g_refused)
 
 	if (!have_1g_hstate()) {
 		st_skip("safety_hugetlb_1g_refused",
-			"no 1 GiB huge page size (CPU without pdpe1gb)");
+			"no 1 GiB huge page size (needs pdpe1gb and hugepagesz=1G)");
 		return;
 	}
 	fd = st_region_sized(path, "huge-1g");
