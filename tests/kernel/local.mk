@@ -37,7 +37,8 @@ tests_kernel_msharefs_selftest_SOURCES = \
 	tests/kernel/selftest-lifetime.c \
 	tests/kernel/selftest-perm.c \
 	tests/kernel/selftest-concurrency.c \
-	tests/kernel/selftest-ptflat.c
+	tests/kernel/selftest-ptflat.c \
+	tests/kernel/selftest-rights.c
 tests_kernel_msharefs_selftest_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_kernel_msharefs_selftest_LDADD = $(CHECK_LIBS)
 

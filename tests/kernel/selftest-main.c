@@ -54,6 +54,7 @@ static void register_all(void)
 	register_perm_tests();
 	register_concurrency_tests();
 	register_ptflat_tests();
+	register_rights_tests();
 }
 
 /*
