@@ -38,4 +38,9 @@ struct mshare_unmap {
 #define MSHAREFS_UNMAP		_IOW('x', 1, struct mshare_unmap)
 #endif
 
+/* Our addition (kernel/UAPI.md): freeze a region's layout for good. */
+#ifndef MSHAREFS_SEAL
+#define MSHAREFS_SEAL		_IO('x', 2)
+#endif
+
 #endif /* MSHAREFS_UAPI_H */

@@ -160,6 +160,9 @@ static int build_file_region(const char *mount, const char *path,
 	step = "MSHAREFS_CREATE_MAPPING";
 	if (ioctl(fd, MSHAREFS_CREATE_MAPPING, &create) != 0)
 		goto fail;
+	step = "MSHAREFS_SEAL";
+	if (!region_seal(fd))
+		goto fail;
 	step = "rename";
 	if (renameat2(AT_FDCWD, temp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
 		return fd;
@@ -257,6 +260,10 @@ enum mmap_region_result mmap_region_anon(const char *mount, uint64_t alignment,
 	if (ok) {
 		step = "MSHAREFS_CREATE_MAPPING";
 		ok = ioctl(fd, MSHAREFS_CREATE_MAPPING, &create) == 0;
+	}
+	if (ok) {
+		step = "MSHAREFS_SEAL";
+		ok = region_seal(fd);
 	}
 	int saved = errno;
 

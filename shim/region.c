@@ -164,11 +164,22 @@ bool region_build(int fd, mode_t mode, uint64_t region_size, uint64_t map_size,
 		create.prot = PROT_READ | PROT_WRITE;
 		rc = ioctl(fd, MSHAREFS_CREATE_MAPPING, &create);
 	}
-	if (rc == 0)
-		return true;
-	shim_format(why, why_size, "MSHAREFS_CREATE_MAPPING of %llu bytes: %s",
-		    (unsigned long long)map_size, strerror(errno));
-	return false;
+	if (rc != 0) {
+		shim_format(why, why_size,
+			    "MSHAREFS_CREATE_MAPPING of %llu bytes: %s",
+			    (unsigned long long)map_size, strerror(errno));
+		return false;
+	}
+	if (!region_seal(fd)) {
+		shim_format(why, why_size, "MSHAREFS_SEAL: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+bool region_seal(int fd)
+{
+	return ioctl(fd, MSHAREFS_SEAL) == 0 || errno == ENOTTY;
 }
 
 bool region_publish(const char *mount, key_t key, const char *final_name,

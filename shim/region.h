@@ -37,11 +37,19 @@ int region_creating_open(const char *mount, key_t key, char *why, size_t why_siz
 
 /*
  * Sizes the region and maps anonymous shared memory of map_size at its
- * start.  mode is applied exactly (the umask must not change it);
- * map_flags_extra carries MAP_HUGETLB and its size bits when asked.
+ * start, then seals it.  mode is applied exactly (the umask must not
+ * change it); map_flags_extra carries MAP_HUGETLB and its size bits when
+ * asked.
  */
 bool region_build(int fd, mode_t mode, uint64_t region_size, uint64_t map_size,
 		  int map_flags_extra, char *why, size_t why_size);
+
+/*
+ * Freezes the layout of a region that is set up (MSHAREFS_SEAL), so that
+ * nothing, not even a later bug of ours, can unmap the memory under its
+ * attachers.  True also on a kernel without the seal (ENOTTY).
+ */
+bool region_seal(int fd);
 
 /* Atomically renames the creating file to its final name. */
 bool region_publish(const char *mount, key_t key, const char *final_name,

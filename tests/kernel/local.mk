@@ -38,6 +38,7 @@ tests_kernel_msharefs_selftest_SOURCES = \
 	tests/kernel/selftest-perm.c \
 	tests/kernel/selftest-concurrency.c \
 	tests/kernel/selftest-ptflat.c \
+	tests/kernel/selftest-rights.c \
 	tests/kernel/selftest-safety.c
 tests_kernel_msharefs_selftest_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_kernel_msharefs_selftest_LDADD = $(CHECK_LIBS)

@@ -54,6 +54,8 @@ static void register_all(void)
 	register_perm_tests();
 	register_concurrency_tests();
 	register_ptflat_tests();
+	register_rights_tests();
+	/* Last: on a kernel with the hugetlb bug they leave a region locked. */
 	register_safety_tests();
 }
 

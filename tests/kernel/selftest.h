@@ -47,6 +47,7 @@ void register_lifetime_tests(void);
 void register_perm_tests(void);
 void register_concurrency_tests(void);
 void register_ptflat_tests(void);
+void register_rights_tests(void);
 void register_safety_tests(void);
 
 /* Prefix "st-<runner pid>-" that marks regions of this run for cleanup. */

@@ -287,6 +287,21 @@ selftest_user() {
 		result not-ok "$label/selftest (nobody) # $selftest not built"
 	fi
 }
+# The rights tests again with page table isolation forced on (QEMU's CPU is
+# not flagged for Meltdown, so PTI is off otherwise): an attachment's P4D
+# link must carry NX right in both copies of the PGD.  The test checks
+# that PTI really is on.
+selftest_pti() {
+	local label=$1
+	shift
+	if [ -x "$selftest" ]; then
+		MSHARE_VM_CMDLINE="${MSHARE_VM_CMDLINE:+$MSHARE_VM_CMDLINE }pti=on" \
+			MSHARE_EXPECT_PTI=1 CK_RUN_CASE=rights \
+			vm_test tap "$label/selftest rights (root, pti=on)" 600 "$@" --mem 2048 -- "$selftest"
+	else
+		result not-ok "$label/selftest rights (root, pti=on) # $selftest not built"
+	fi
+}
 # A TAP script of ours run in the VM, or a skip when it is not there.
 script_tests() { # script_tests SCRIPT NAME TIMEOUT VM-OPTIONS... -- (label and kernel options follow)
 	local script=$1 name=$2 timeout=$3
@@ -367,6 +382,7 @@ if build_kernel default; then
 	checkpatch_series
 	selftest_root default
 	selftest_user default
+	selftest_pti default
 	shim_tests default
 	cache_tests default
 	mmap_tests default
@@ -375,7 +391,7 @@ if build_kernel default; then
 	ptdemo_run default
 	bench_quick default
 else
-	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "tools VM tests" "mm selftests" "VmPTE evidence" "quick benchmark"; do
+	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "tools VM tests" "mm selftests" "VmPTE evidence" "quick benchmark"; do
 		skip "default/$t" "the default kernel did not build"
 	done
 fi
@@ -386,12 +402,13 @@ elif build_kernel debug --debug; then
 	[ -n "$mm_bin" ] || build_mm
 	selftest_root debug --debug
 	selftest_user debug --debug
+	selftest_pti debug --debug
 	shim_tests debug --debug
 	cache_tests debug --debug
 	mmap_tests debug --debug
 	mm_tests debug --debug
 else
-	for t in "selftest (root)" "selftest (nobody)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "mm selftests"; do
+	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "mm selftests"; do
 		skip "debug/$t" "the debug kernel did not build"
 	done
 fi
