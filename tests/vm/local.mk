@@ -14,7 +14,8 @@ dist_noinst_SCRIPTS += \
 	tests/vm/kernel-suite.sh \
 	tests/vm/mm-selftests.sh \
 	tests/vm/mm-selftests-guest.sh \
-	tests/vm/main-job-guest.sh
+	tests/vm/main-job-guest.sh \
+	tests/vm/pg-debian-guest.sh
 
 EXTRA_DIST += \
 	tests/vm/mm-selftests.list \
