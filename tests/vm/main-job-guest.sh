@@ -237,7 +237,9 @@ parallel_run() { # parallel_run PHASE
 		EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT count(*) FROM pgbench_accounts" 2>&1)
 	echo "$plan" | sed 's/^/main-job:   /'
 	grep -q 'Workers Launched: 2' <<<"$plan" || fail "$ph: the parallel query did not launch 2 workers"
-	grep -q 'Parallel Seq Scan on pgbench_accounts' <<<"$plan" || fail "$ph: no parallel scan in the plan"
+	# A parallel seq scan or, once the visibility map is set, index-only scan.
+	grep -Eq 'Parallel (Seq|Index Only|Index) Scan .*pgbench_accounts' <<<"$plan" ||
+		fail "$ph: no parallel scan of pgbench_accounts in the plan"
 	# The workers' partial counts come back through DSM queues.
 	out=$(as_pg psql -X -q -t -A -c "SET max_parallel_workers_per_gather = 2;
 		SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
@@ -436,7 +438,7 @@ pg_backed() { # pg_backed PHASE WHEN
 		[ $(((0x$hi - 0x$lo) >> 20)) -le "$max" ] || max=$(((0x$hi - 0x$lo) >> 20))
 	done < <(grep ' /sys/fs/mshare/' "/proc/$pm/maps")
 	if [ -n "$min_mib" ] && [ "$max" -ge "$min_mib" ]; then
-		say "$2: anonymous shared memory backed: a $max MiB msharefs region (shared_buffers $min_mib MiB)"
+		say "$2: anonymous shared memory backed: an msharefs attachment of $max MiB (shared_buffers $min_mib MiB)"
 	else
 		fail "$1: $2: the postmaster's shared memory is not an msharefs region (largest: $max MiB)"
 	fi
