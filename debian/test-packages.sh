@@ -63,11 +63,14 @@ contains() {
 }
 contains "$lib_deb" "libmshare-shim: the .so in the multiarch libdir and libmshare-shim(7)" \
 	"/usr/lib/$triplet/libmshare-shim.so" /usr/share/man/man7/libmshare-shim.7.gz
-contains "$tools_deb" "mshare-tools: the tools, the checker, profiles, the systemd example, man pages" \
+contains "$tools_deb" "mshare-tools: the tools, the checker, profiles, environment files, systemd units, man pages" \
 	/usr/bin/mshare-run /usr/sbin/mshare-stat /usr/libexec/libmshare-shim/mshare-preflight \
 	/usr/share/libmshare-shim/postgresql-sysv.conf /usr/share/libmshare-shim/postgresql-mmap.conf \
 	/usr/share/libmshare-shim/oracle-sga.conf /usr/share/libmshare-shim/oracle-amm.conf \
-	/usr/share/libmshare-shim/systemd/postgresql@.service.d-mshare.conf \
+	/usr/share/libmshare-shim/postgresql-sysv.environment \
+	/usr/share/libmshare-shim/postgresql-mmap.environment \
+	/lib/systemd/system/sys-fs-mshare.mount \
+	/lib/systemd/system/postgresql@.service.d/mshare.conf \
 	/usr/share/man/man1/mshare-run.1.gz /usr/share/man/man8/mshare-stat.8.gz
 if dpkg-deb -c "$lib_deb" | grep -q '\.la$'; then not_ok "no libtool .la file"; else ok "no libtool .la file"; fi
 
@@ -77,20 +80,20 @@ dpkg-deb -x "$tools_deb" "$root"
 # The installed paths, not the default prefix's.
 local_paths='/usr/local/(lib/libmshare-shim|share/libmshare-shim|etc/libmshare-shim|libexec/libmshare-shim)'
 found=$( { grep -lE "$local_paths" "$root/usr/bin/mshare-run" \
-	"$root/usr/share/libmshare-shim/systemd/postgresql@.service.d-mshare.conf" || true
+	"$root"/usr/share/libmshare-shim/postgresql-*.environment || true
 	for m in "$root"/usr/share/man/man*/*.gz; do
 		zcat "$m" | grep -qE "$local_paths" && echo "$m"
 	done; } || true)
-if [ -z "$found" ]; then ok "no /usr/local path in mshare-run, the man pages or the systemd example"
-else not_ok "no /usr/local path in mshare-run, the man pages or the systemd example"; echo "$found" | show; fi
+if [ -z "$found" ]; then ok "no /usr/local path in mshare-run, the man pages or the environment files"
+else not_ok "no /usr/local path in mshare-run, the man pages or the environment files"; echo "$found" | show; fi
 if grep -qF "/usr/lib/$triplet/libmshare-shim.so" "$root/usr/bin/mshare-run" &&
 	grep -qF /usr/libexec/libmshare-shim/mshare-preflight "$root/usr/bin/mshare-run" &&
-	grep -qF "Environment=LD_PRELOAD=/usr/lib/$triplet/libmshare-shim.so" \
-		"$root/usr/share/libmshare-shim/systemd/postgresql@.service.d-mshare.conf" &&
+	grep -qF "/usr/lib/$triplet/libmshare-shim.so" \
+		"$root/usr/share/libmshare-shim/postgresql-sysv.environment" &&
 	zcat "$root/usr/share/man/man1/mshare-run.1.gz" | grep -qF "/usr/lib/$triplet/libmshare-shim.so"; then
-	ok "mshare-run, the systemd example and mshare-run(1) name the installed library"
+	ok "mshare-run, the environment file and mshare-run(1) name the installed library"
 else
-	not_ok "mshare-run, the systemd example and mshare-run(1) name the installed library"
+	not_ok "mshare-run, the environment file and mshare-run(1) name the installed library"
 fi
 
 # The unpacked tools run (paths redirected into the unpacked tree).

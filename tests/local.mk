@@ -2,6 +2,7 @@
 include $(srcdir)/tests/shim/local.mk
 include $(srcdir)/tests/kernel/local.mk
 include $(srcdir)/tests/tools/local.mk
+include $(srcdir)/tests/conf/local.mk
 include $(srcdir)/tests/bench/local.mk
 include $(srcdir)/tests/vm/local.mk
 

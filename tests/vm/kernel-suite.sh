@@ -4,7 +4,8 @@
 # The VM suite of `make check`, one TAP stream:
 #   - builds the patched kernel (kernel/build.sh) and the mm selftest subset;
 #   - in the VM (kernel/vm-run.sh): the msharefs selftests as root and as an
-#     unprivileged user, the shim's VM tests, the mm selftest subset and the
+#     unprivileged user, the shim's VM tests, a Debian PostgreSQL cluster
+#     under the shim (pg-debian-guest.sh), the mm selftest subset and the
 #     VmPTE demo (mshare-ptdemo);
 #   - builds the debug kernel and reruns the selftests (root), the shim's VM
 #     tests and the mm subset on it.
@@ -40,6 +41,7 @@ cachetests=${MSHARE_SUITE_CACHETESTS:-$top_srcdir/tests/shim/vm-unbacked-cache-t
 mmaptests=${MSHARE_SUITE_MMAPTESTS:-$top_srcdir/tests/shim/vm-mmap-tests.sh}
 toolstests=${MSHARE_SUITE_TOOLSTESTS:-$top_srcdir/tests/tools/vm-tools-tests.sh}
 benchquick=${MSHARE_SUITE_BENCHQUICK:-$top_srcdir/tests/bench/bench-quick.sh}
+pgdebiantests=${MSHARE_SUITE_PGDEBIANTESTS:-$here/pg-debian-guest.sh}
 mm_list=$here/mm-selftests.list
 mm_guest=$here/mm-selftests-guest.sh
 # uffd-unit-tests takes about 10 minutes on the debug kernel under TCG; it
@@ -324,6 +326,17 @@ shim_tests() { script_tests "$shimtests" "shim VM tests" 1200 --hugepages 64 --m
 cache_tests() { script_tests "$cachetests" "shim cache VM tests" 600 --mem 2048 -- "$@"; }
 mmap_tests() { script_tests "$mmaptests" "shim mmap VM tests" 1200 --hugepages 64 --mem 2048 -- "$@"; }
 tools_tests() { script_tests "$toolstests" "tools VM tests" 900 --mem 2048 -- "$@"; }
+# sysv only here (about 5 minutes of TCG per mode); the main job runs both.
+pg_debian_tests() {
+	local label=$1
+	shift
+	if [ -f "$pgdebiantests" ]; then
+		vm_test tap "$label/PostgreSQL, Debian's pg_ctlcluster" 900 "$@" --mem 2048 -- \
+			bash "$pgdebiantests" sysv
+	else
+		skip "$label/PostgreSQL, Debian's pg_ctlcluster" "not present ($pgdebiantests)"
+	fi
+}
 bench_quick() {
 	local label=$1
 	shift
@@ -387,11 +400,12 @@ if build_kernel default; then
 	cache_tests default
 	mmap_tests default
 	tools_tests default
+	pg_debian_tests default
 	mm_tests default
 	ptdemo_run default
 	bench_quick default
 else
-	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "tools VM tests" "mm selftests" "VmPTE evidence" "quick benchmark"; do
+	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "tools VM tests" "PostgreSQL, Debian's pg_ctlcluster" "mm selftests" "VmPTE evidence" "quick benchmark"; do
 		skip "default/$t" "the default kernel did not build"
 	done
 fi

@@ -14,7 +14,8 @@ dist_noinst_SCRIPTS += \
 	tests/vm/kernel-suite.sh \
 	tests/vm/mm-selftests.sh \
 	tests/vm/mm-selftests-guest.sh \
-	tests/vm/main-job-guest.sh
+	tests/vm/main-job-guest.sh \
+	tests/vm/pg-debian-guest.sh
 
 EXTRA_DIST += \
 	tests/vm/mm-selftests.list \
@@ -23,3 +24,24 @@ EXTRA_DIST += \
 	.ci/run \
 	README.md \
 	COPYING
+
+# PostgreSQL's own regression suite (pg_regress, parallel_schedule from the
+# postgresql-15 source package) against a server under the shim, sysv and
+# mmap, compared with the same server without it: make pg-regress. Not part
+# of make check: one configuration takes about a minute of pg_regress on
+# the host and many times that under TCG (see README). The first run needs
+# root and apt: it adds a deb-src entry and installs postgresql-server-dev-15
+# (scripts/pg-regress-prepare.sh).
+# PG_REGRESS_CONFIGS picks configurations (default: all four).
+PG_REGRESS_CONFIGS =
+pg-regress: all
+	$(top_srcdir)/scripts/pg-regress-prepare.sh '$(abs_top_builddir)/pg-regress'
+	cd / && MSHARE_TOP_SRCDIR='$(abs_top_srcdir)' MSHARE_TOP_BUILDDIR='$(abs_top_builddir)' \
+		MSHARE_VM_BIND='$(abs_top_builddir)' \
+		'$(abs_top_srcdir)/kernel/vm-run.sh' --timeout 14400 --mem 4096 -- \
+		bash '$(abs_top_srcdir)/tests/vm/pg-regress-guest.sh' '$(abs_top_builddir)/pg-regress' \
+		$(PG_REGRESS_CONFIGS)
+.PHONY: pg-regress
+dist_noinst_SCRIPTS += \
+	scripts/pg-regress-prepare.sh \
+	tests/vm/pg-regress-guest.sh

@@ -6,16 +6,22 @@
 # real programs.
 #   1. mshare-ptdemo --size 256 --procs 8: the VmPTE table of the demo.
 #   2. PostgreSQL 15 (Debian's, as user postgres, data under /tmp, loopback
-#      only, SysV shared memory) under pgbench, once per phase: without the
-#      shim, then with LD_PRELOAD=libmshare-shim.so (when it is built).
-#      Printed side by side: TPS (whole runs and their second halves),
-#      the backends' page faults per transaction, summed VmPTE of the
-#      postgres processes, PageTables (/proc/meminfo), whether the
-#      postmaster maps /sys/fs/mshare/; then the issue's targets, met or
-#      missed.
-#   3. With the shim: clean stop and restart, then kill -9 of the postmaster
-#      and restart (PostgreSQL's stale-segment probe must accept the backed
-#      segment), checking pgbench's tables after each restart.
+#      only) under pgbench, once per phase: in both shared memory modes
+#      (shared_memory_type=sysv, and the default mmap: anonymous shared
+#      memory, with dynamic_shared_memory_type=posix), each without the
+#      shim and with LD_PRELOAD=libmshare-shim.so (when it is built; mmap
+#      with conf/postgresql-mmap.conf). Printed side by side: TPS (whole
+#      runs and their second halves), the backends' page faults per
+#      transaction, a parallel query's time (2 workers, posix DSM), summed
+#      VmPTE of the postgres processes, PageTables (/proc/meminfo), whether
+#      the postmaster maps /sys/fs/mshare/; then the issue's targets, met
+#      or missed, per mode.
+#   3. With the shim, in each mode: clean stop and restart, then kill -9 of
+#      the postmaster and restart (PostgreSQL's stale-segment probe must
+#      accept the backed segment), checking pgbench's tables after each
+#      restart.
+#   4. The Debian way: tests/vm/pg-debian-guest.sh (pg_createcluster with
+#      the environment files of conf/, pg_ctlcluster, restart checks).
 # Structure: each section is a function listed in SECTIONS; each PostgreSQL
 # phase is a name in PHASES with a phase_env_NAME function giving the
 # postmaster's extra environment; metrics go into R[phase,metric] and the
@@ -30,8 +36,9 @@
 #   the pool), MSHARE_MAIN_SHARED_BUFFERS (1GB),
 #   MSHARE_MAIN_SELECT_SECONDS (20), MSHARE_MAIN_SELECT_CLIENTS (32),
 #   MSHARE_MAIN_RW_SECONDS (15), MSHARE_MAIN_RW_CLIENTS (16),
-#   MSHARE_MAIN_ORDER (noshim shim shim noshim),
-#   MSHARE_MAIN_SECTIONS (the sections to run, default all three),
+#   MSHARE_MAIN_ORDER (noshim shim shim noshim mmap_noshim mmap_shim
+#   mmap_shim mmap_noshim),
+#   MSHARE_MAIN_SECTIONS (the sections to run, default all four),
 #   MSHARE_VM_ICOUNT (set by run-main-job: QEMU's -icount shift, printed)
 # Exit status: 0 if every section succeeded, 1 otherwise.
 set -euo pipefail
@@ -54,18 +61,22 @@ pgdata=$work/data
 pristine=$work/data.pristine
 sock=$work/sock
 
-SECTIONS=(section_ptdemo section_postgres section_pg_lifecycle)
+SECTIONS=(section_ptdemo section_postgres section_pg_lifecycle section_pg_debian)
 [ -z "${MSHARE_MAIN_SECTIONS:-}" ] || read -r -a SECTIONS <<<"$MSHARE_MAIN_SECTIONS"
+# Phase names: [mmap_]noshim, [mmap_]shim; mmap_* use PostgreSQL's default
+# shared_memory_type=mmap, the others sysv.
 PHASES=(noshim)
 [ -f "$shim_so" ] && PHASES+=(shim)
-# Phases run in A B B A order and their TPS are averaged: whichever phase
-# ran second was about 10 % slower in single A B runs (run order, not the
-# shim: with the shim first, the shim phase was the faster one).
+PHASES+=(mmap_noshim)
+[ -f "$shim_so" ] && PHASES+=(mmap_shim)
+# Phases run in A B B A order per mode and their TPS are averaged: whichever
+# phase ran second was about 10 % slower in single A B runs (run order, not
+# the shim: with the shim first, the shim phase was the faster one).
 ORDER=("${PHASES[@]}")
-[ "${#PHASES[@]}" -lt 2 ] || ORDER=(noshim shim shim noshim)
+[ "${#PHASES[@]}" -lt 4 ] || ORDER=(noshim shim shim noshim mmap_noshim mmap_shim mmap_shim mmap_noshim)
 [ -z "${MSHARE_MAIN_ORDER:-}" ] || read -r -a ORDER <<<"$MSHARE_MAIN_ORDER"
 METRICS=(select_tps select_runs select_late select_faults rw_tps rw_runs rw_late rw_faults
-	vmpte_kb nprocs pagetables_kb pagetables_base_kb mshare_mapped)
+	parallel_ms vmpte_kb nprocs pagetables_kb pagetables_base_kb mshare_mapped)
 declare -A METRIC_LABEL=(
 	[select_tps]="select-only TPS (pgbench -S -c $select_clients -T $select_secs), mean"
 	[select_runs]="  each run"
@@ -75,13 +86,15 @@ declare -A METRIC_LABEL=(
 	[rw_runs]="  each run"
 	[rw_late]="  second half of the runs (pgbench -P), mean"
 	[rw_faults]="  page faults per transaction (backends)"
+	[parallel_ms]="parallel count(*), 2 workers (ms), each run"
 	[vmpte_kb]="summed VmPTE of postgres processes, max (kB)"
 	[nprocs]="postgres processes at that sample"
 	[pagetables_kb]="PageTables (/proc/meminfo), max during runs (kB)"
 	[pagetables_base_kb]="PageTables before the server started (kB)"
 	[mshare_mapped]="postmaster maps /sys/fs/mshare/"
 )
-declare -A PHASE_LABEL=([noshim]="no shim" [shim]="shim + msharefs")
+declare -A PHASE_LABEL=([noshim]="sysv, no shim" [shim]="sysv + shim"
+	[mmap_noshim]="mmap, no shim" [mmap_shim]="mmap + shim")
 declare -A R=()
 failures=()
 
@@ -126,13 +139,25 @@ phase_env_shim() {
 	echo "MSHARE_SHIM_SHM=all"
 	echo "MSHARE_SHIM_LOG=info"
 }
+phase_env_mmap_noshim() { :; }
+phase_env_mmap_shim() {
+	# The shipped profile: anonymous shared memory and posix DSM files.
+	install -m 0755 "$shim_so" "$work/libmshare-shim.so"
+	install -m 0644 "$srcdir/conf/postgresql-mmap.conf" "$work/postgresql-mmap.conf"
+	echo "LD_PRELOAD=$work/libmshare-shim.so"
+	echo "MSHARE_SHIM_CONFIG=$work/postgresql-mmap.conf"
+	echo "MSHARE_SHIM_LOG=info"
+}
+is_shim_phase() { [[ $1 = shim || $1 = *_shim ]]; }
+memory_type() { [[ $1 = mmap_* ]] && echo mmap || echo sysv; }
 
 pg_start() { # pg_start PHASE
 	local envs=()
 	mapfile -t envs < <("phase_env_$1")
 	as_pg "${envs[@]}" pg_ctl -D "$pgdata" -l "$work/pg-$1.log" -w -t 300 \
 		-o "-c listen_addresses=localhost -c unix_socket_directories=$sock" \
-		-o "-c shared_memory_type=sysv -c shared_buffers=$shared_buffers -c fsync=off" \
+		-o "-c shared_memory_type=$(memory_type "$1") -c dynamic_shared_memory_type=posix" \
+		-o "-c shared_buffers=$shared_buffers -c fsync=off" \
 		start
 }
 pg_stop() {
@@ -200,6 +225,30 @@ wait_children() { # wait_children PID N
 		sleep 0.1
 	done
 	return 1
+}
+
+# A parallel sequential scan of pgbench_accounts (dynamic shared memory for
+# the workers: posix segments in /dev/shm): 2 workers launched, the count
+# right, its execution time.
+parallel_run() { # parallel_run PHASE
+	local ph=$1 plan out ms
+	plan=$(as_pg psql -X -q -t -A -c "SET max_parallel_workers_per_gather = 2;
+		SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+		EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT count(*) FROM pgbench_accounts" 2>&1)
+	echo "$plan" | sed 's/^/main-job:   /'
+	grep -q 'Workers Launched: 2' <<<"$plan" || fail "$ph: the parallel query did not launch 2 workers"
+	# A parallel seq scan or, once the visibility map is set, index-only scan.
+	grep -Eq 'Parallel (Seq|Index Only|Index) Scan .*pgbench_accounts' <<<"$plan" ||
+		fail "$ph: no parallel scan of pgbench_accounts in the plan"
+	# The workers' partial counts come back through DSM queues.
+	out=$(as_pg psql -X -q -t -A -c "SET max_parallel_workers_per_gather = 2;
+		SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+		SELECT count(*) FROM pgbench_accounts" 2>&1)
+	[ "$out" = "$((scale * 100000))" ] ||
+		fail "$ph: the parallel count(*) gave '$out', not $((scale * 100000))"
+	ms=$(sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p' <<<"$plan")
+	[ -n "$ms" ] || { fail "$ph: no execution time from the parallel query"; return; }
+	append_run "$ph" parallel_ms "$(printf '%.0f' "$ms")"
 }
 
 append_run() { # append_run PHASE METRIC VALUE: "a/b/..." list and its mean
@@ -278,6 +327,7 @@ run_phase() { # run_phase PHASE
 		-S -c "$select_clients" -j 2 -T "$select_secs"
 	bench_run "$ph" rw "$rw_secs" "$work/rw-$ph.log" \
 		-c "$rw_clients" -j 2 -T "$rw_secs"
+	parallel_run "$ph"
 	kill "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 	local v c p
@@ -291,7 +341,7 @@ run_phase() { # run_phase PHASE
 	if ! pg_stop; then
 		fail "$ph: PostgreSQL did not stop cleanly"
 	fi
-	if [ "$ph" = shim ]; then
+	if is_shim_phase "$ph"; then
 		say "shim messages in the server log:"
 		grep -i 'mshare' "$work/pg-$ph.log" | head -n 40 | sed 's/^/main-job:   /' || true
 		[ "${R[$ph,mshare_mapped]}" = yes ] ||
@@ -301,7 +351,7 @@ run_phase() { # run_phase PHASE
 }
 
 section_postgres() {
-	say "==== PostgreSQL 15, shared_memory_type=sysv, shared_buffers=$shared_buffers, pgbench scale $scale"
+	say "==== PostgreSQL 15, shared_memory_type sysv and mmap, shared_buffers=$shared_buffers, pgbench scale $scale"
 	if [ ! -x "$pgbin/postgres" ]; then
 		fail "PostgreSQL 15 is not installed ($pgbin)"
 		return
@@ -369,34 +419,56 @@ pg_consistent() { # pg_consistent WHEN
 	echo "$n"
 }
 
-pg_backed() { # pg_backed WHEN: the running postmaster's segment is a region
-	local pm
+# The running postmaster's main shared memory is a region: in sysv mode the
+# SysV segment's (sysv.*), in mmap mode an anonymous one (unlinked at once,
+# so only its size tells it: at least shared_buffers).
+pg_backed() { # pg_backed PHASE WHEN
+	local pm lo hi rest max=0 min_mib
 	pm=$(head -n 1 "$pgdata/postmaster.pid")
-	if grep -q ' /sys/fs/mshare/sysv\.' "/proc/$pm/maps"; then
-		say "$1: segment backed: $(grep -o '/sys/fs/mshare/[^ ]*' "/proc/$pm/maps" | head -n 1)"
+	if [ "$(memory_type "$1")" = sysv ]; then
+		if grep -q ' /sys/fs/mshare/sysv\.' "/proc/$pm/maps"; then
+			say "$2: segment backed: $(grep -o '/sys/fs/mshare/[^ ]*' "/proc/$pm/maps" | head -n 1)"
+		else
+			fail "$1: $2: the postmaster's segment is not an msharefs region"
+		fi
+		return
+	fi
+	min_mib=$(as_pg psql -X -q -t -A -c "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")
+	while IFS='- ' read -r lo hi rest; do
+		[ $(((0x$hi - 0x$lo) >> 20)) -le "$max" ] || max=$(((0x$hi - 0x$lo) >> 20))
+	done < <(grep ' /sys/fs/mshare/' "/proc/$pm/maps")
+	if [ -n "$min_mib" ] && [ "$max" -ge "$min_mib" ]; then
+		say "$2: anonymous shared memory backed: an msharefs attachment of $max MiB (shared_buffers $min_mib MiB)"
 	else
-		fail "$1: the postmaster's segment is not an msharefs region"
+		fail "$1: $2: the postmaster's shared memory is not an msharefs region (largest: $max MiB)"
 	fi
 }
 
 section_pg_lifecycle() {
-	local n1 n2 n3 pm waited=0
+	local ph
+	for ph in shim mmap_shim; do
+		lifecycle "$ph"
+	done
+}
+
+lifecycle() { # lifecycle PHASE
+	local ph=$1 n1 n2 n3 pm waited=0
 	if [ ! -f "$shim_so" ] || [ ! -d "$pgdata" ]; then
 		say "==== lifecycle: skipped (no shim or no data directory)"
 		return
 	fi
-	say "==== PostgreSQL under the shim: stop, restart, kill -9, restart"
-	pg_start shim || { fail "lifecycle: start failed"; return; }
-	pg_backed "first start"
-	as_pg pgbench -n -c 4 -j 2 -T 5 >"$work/life1.log" 2>&1 || fail "lifecycle: pgbench failed"
-	n1=$(pg_consistent "before a clean stop") || { fail "lifecycle: tables inconsistent before a clean stop"; return; }
-	pg_stop || { fail "lifecycle: clean stop failed"; return; }
-	pg_start shim || { fail "lifecycle: restart after a clean stop failed"; tail -n 20 "$work/pg-shim.log"; return; }
-	pg_backed "restart"
-	n2=$(pg_consistent "after the restart") || { fail "lifecycle: tables inconsistent after the restart"; return; }
-	[ "$n2" = "$n1" ] || fail "lifecycle: $n1 history rows before the stop, $n2 after"
-	as_pg pgbench -n -c 4 -j 2 -T 5 >"$work/life2.log" 2>&1 || fail "lifecycle: pgbench failed"
-	n2=$(pg_consistent "before kill -9") || { fail "lifecycle: tables inconsistent before kill -9"; return; }
+	say "==== PostgreSQL under the shim, shared_memory_type=$(memory_type "$ph"): stop, restart, kill -9, restart"
+	pg_start "$ph" || { fail "lifecycle ($ph): start failed"; return; }
+	pg_backed "$ph" "first start"
+	as_pg pgbench -n -c 4 -j 2 -T 5 >"$work/life1.log" 2>&1 || fail "lifecycle ($ph): pgbench failed"
+	n1=$(pg_consistent "before a clean stop") || { fail "lifecycle ($ph): tables inconsistent before a clean stop"; return; }
+	pg_stop || { fail "lifecycle ($ph): clean stop failed"; return; }
+	pg_start "$ph" || { fail "lifecycle ($ph): restart after a clean stop failed"; tail -n 20 "$work/pg-$ph.log"; return; }
+	pg_backed "$ph" "restart"
+	n2=$(pg_consistent "after the restart") || { fail "lifecycle ($ph): tables inconsistent after the restart"; return; }
+	[ "$n2" = "$n1" ] || fail "lifecycle ($ph): $n1 history rows before the stop, $n2 after"
+	as_pg pgbench -n -c 4 -j 2 -T 5 >"$work/life2.log" 2>&1 || fail "lifecycle ($ph): pgbench failed"
+	n2=$(pg_consistent "before kill -9") || { fail "lifecycle ($ph): tables inconsistent before kill -9"; return; }
 	pm=$(head -n 1 "$pgdata/postmaster.pid")
 	say "kill -9 of the postmaster (pid $pm)"
 	kill -9 "$pm"
@@ -407,21 +479,31 @@ section_pg_lifecycle() {
 	done
 	say "old segment after the crash:"
 	ipcs -m | sed 's/^/main-job:   /'
-	pg_start shim || { fail "lifecycle: restart after kill -9 failed"; tail -n 30 "$work/pg-shim.log"; return; }
-	pg_backed "restart after kill -9"
-	grep -E 'was interrupted|not properly shut down|automatic recovery|redo done' "$work/pg-shim.log" |
+	pg_start "$ph" || { fail "lifecycle ($ph): restart after kill -9 failed"; tail -n 30 "$work/pg-$ph.log"; return; }
+	pg_backed "$ph" "restart after kill -9"
+	grep -E 'was interrupted|not properly shut down|automatic recovery|redo done' "$work/pg-$ph.log" |
 		tail -n 4 | sed 's/^/main-job:   log: /' || true
-	n3=$(pg_consistent "after the crash restart") || { fail "lifecycle: tables inconsistent after the crash restart"; return; }
-	[ "$n3" -ge "$n2" ] || fail "lifecycle: $n2 history rows before kill -9, only $n3 after"
-	pg_stop || fail "lifecycle: final stop failed"
+	n3=$(pg_consistent "after the crash restart") || { fail "lifecycle ($ph): tables inconsistent after the crash restart"; return; }
+	[ "$n3" -ge "$n2" ] || fail "lifecycle ($ph): $n2 history rows before kill -9, only $n3 after"
+	pg_stop || fail "lifecycle ($ph): final stop failed"
 	local left
-	left=$(find /sys/fs/mshare -maxdepth 1 -name 'sysv.*' -printf '%f ')
+	left=$(find /sys/fs/mshare -maxdepth 1 -user postgres -printf '%f ')
 	if [ -n "$left" ]; then
-		fail "lifecycle: regions left after the last stop: $left"
+		fail "lifecycle ($ph): regions left after the last stop: $left"
 	else
 		say "no regions left after the last stop"
 	fi
-	say "lifecycle: ok ($n1, $n2, $n3 history rows)"
+	say "lifecycle ($(memory_type "$ph")): ok ($n1, $n2, $n3 history rows)"
+}
+
+# --- 4. the Debian way: pg_createcluster, pg_ctlcluster -----------------------------
+
+section_pg_debian() {
+	local out rc=0
+	say "==== PostgreSQL the Debian way: tests/vm/pg-debian-guest.sh (sysv and mmap)"
+	out=$(top_srcdir=$srcdir top_builddir=$builddir bash "$here/pg-debian-guest.sh" sysv mmap 2>&1) || rc=$?
+	sed 's/^/main-job:   /' <<<"$out"
+	[ "$rc" = 0 ] || fail "the Debian way (pg-debian-guest.sh) exited $rc: $(grep -c '^not ok' <<<"$out") failed"
 }
 
 print_table() {
@@ -442,20 +524,26 @@ print_table() {
 
 # The issue's targets, from the table's numbers: met or missed, never hidden.
 print_targets() {
-	[ -n "${R[noshim,select_tps]:-}" ] && [ -n "${R[shim,select_tps]:-}" ] || return 0
-	local m
+	local pre
+	for pre in "" mmap_; do
+		mode_targets "${pre}noshim" "${pre}shim" "$(memory_type "${pre}shim")"
+	done
+}
+mode_targets() { # mode_targets NOSHIM-PHASE SHIM-PHASE MODE
+	local a=$1 b=$2 mode=$3 m
+	[ -n "${R[$a,select_tps]:-}" ] && [ -n "${R[$b,select_tps]:-}" ] || return 0
 	for m in select_tps select_late rw_tps rw_late; do
-		awk -v a="${R[noshim,$m]}" -v b="${R[shim,$m]}" -v l="${METRIC_LABEL[$m]## }" 'BEGIN {
+		awk -v a="${R[$a,$m]}" -v b="${R[$b,$m]}" -v l="${METRIC_LABEL[$m]## }" -v mode="$mode" 'BEGIN {
 			if (a <= 0 || b <= 0) exit
 			d = (b / a - 1) * 100
-			printf "main-job: target TPS at most 2 %% below no shim: %s: shim %+.1f %% (%s)\n",
-				l, d, (d >= -2 ? "met" : "MISSED")
+			printf "main-job: %s: target TPS at most 2 %% below no shim: %s: shim %+.1f %% (%s)\n",
+				mode, l, d, (d >= -2 ? "met" : "MISSED")
 		}'
 	done
-	awk -v a="${R[noshim,vmpte_kb]:-0}" -v b="${R[shim,vmpte_kb]:-0}" 'BEGIN {
+	awk -v a="${R[$a,vmpte_kb]:-0}" -v b="${R[$b,vmpte_kb]:-0}" -v mode="$mode" 'BEGIN {
 		if (a <= 0 || b <= 0) exit
-		printf "main-job: target summed VmPTE >= 10x lower: %d kB / %d kB = %.1fx (%s)\n",
-			a, b, a / b, (a / b >= 10 ? "met" : "MISSED")
+		printf "main-job: %s: target summed VmPTE >= 10x lower: %d kB / %d kB = %.1fx (%s)\n",
+			mode, a, b, a / b, (a / b >= 10 ? "met" : "MISSED")
 	}'
 }
 
