@@ -63,10 +63,16 @@ static inline bool mmap_is_ours(int flags)
 	       ((flags & MAP_FIXED) && mmap_table_in_use());
 }
 
-/* munmap & co. can only concern a backed mapping if one exists. */
-static inline bool table_is_ours(void)
+/*
+ * munmap & co. can only concern a backed mapping if one exists, and only
+ * if it overlaps their range: looked up without a lock, so calls on other
+ * ranges neither wait for each other nor for a thread in the slow path
+ * (and a signal handler can make them while its thread is in there).
+ */
+static inline bool table_is_ours(void *addr, size_t len)
 {
-	return __builtin_expect(mmap_table_in_use(), 0) && !shim_inside_call;
+	return __builtin_expect(mmap_table_in_use(), 0) && !shim_inside_call &&
+	       mmap_table_may_overlap((uintptr_t)addr, len);
 }
 
 SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -83,7 +89,7 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
-	if (!table_is_ours())
+	if (!table_is_ours(addr, len))
 		return raw_munmap(addr, len);
 	return mmap_backed_munmap(addr, len);
 }
@@ -101,21 +107,22 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size,
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (!table_is_ours())
+	/* old_size 0 duplicates a shared mapping: it still concerns old. */
+	if (!table_is_ours(old, old_size ? old_size : 1))
 		return raw_mremap(old, old_size, new_size, flags, new_addr);
 	return mmap_backed_mremap(old, old_size, new_size, flags, new_addr);
 }
 
 SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	if (!table_is_ours())
+	if (!table_is_ours(addr, len))
 		return raw_mprotect(addr, len, prot);
 	return mmap_backed_mprotect(addr, len, prot);
 }
 
 SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	if (!table_is_ours())
+	if (!table_is_ours(addr, len))
 		return raw_madvise(addr, len, advice);
 	return mmap_backed_madvise(addr, len, advice);
 }

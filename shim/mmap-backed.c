@@ -21,9 +21,6 @@
 #include "size.h"
 #include "textfmt.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
 #define MAP_HUGE_MASK 0x3f
@@ -34,7 +31,11 @@
 
 #define WHY_MAX 384
 
-/* Serialises every slow path and the table; held across fork. */
+/*
+ * Serialises the slow paths and changes to the table; held across fork.
+ * Calls on ranges without a backed mapping never take it (see
+ * mmap_table_may_overlap()).
+ */
 static pthread_mutex_t mmap_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool swept;
 
@@ -237,54 +238,84 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
 	return at;
 }
 
-/* Undoes a whole backed mapping: the attachment and our hold on the region. */
-static void drop(int index)
-{
-	struct shim_mapping *e = mmap_table_at(index);
+/*
+ * The mmap lock.  A signal handler that interrupts its thread inside the
+ * locked path and then needs the lock itself would wait for ever: it is
+ * refused instead (EDEADLK), which only a handler acting on a backed
+ * mapping can meet; everything else takes the lock-free path.
+ */
+static __thread bool holding_lock __attribute__((tls_model("initial-exec")));
 
-	raw_munmap((void *)e->addr, e->region_size);
-	if (e->file_backed) {
-		close(e->file_fd);
-		mmap_region_release(config()->mount, e->name, e->region_fd,
-				    !e->lock_inherited);
+static bool lock(void)
+{
+	if (holding_lock) {
+		shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+			      "a signal handler called a memory-mapping function on a backed mapping while its thread was inside the shim: it fails with EDEADLK");
+		errno = EDEADLK;
+		return false;
 	}
-	mmap_table_remove(index);
+	pthread_mutex_lock(&mmap_lock);
+	holding_lock = true;
+	return true;
+}
+
+static void unlock(void)
+{
+	int saved = errno;
+
+	holding_lock = false;
+	pthread_mutex_unlock(&mmap_lock);
+	errno = saved;
+}
+
+/* An address range [lo, hi). */
+struct shim_range {
+	uintptr_t lo, hi;
+};
+
+/* Closes our hold on a file region whose attachment is gone. */
+static void release(const struct shim_mapping *e)
+{
+	if (!e->file_backed)
+		return;
+	close(e->file_fd);
+	mmap_region_release(config()->mount, e->name, e->region_fd,
+			    !e->lock_inherited);
 }
 
 /*
  * Turns a backed file mapping into a plain one at the same address, so
  * that a call the attachment cannot take (partial munmap, mprotect,
- * mremap) can be applied to it.  Both views go through the file's page
- * cache, so no data is lost or split.  Another thread touching the range
- * during the switch faults; the shim cannot prevent that.
+ * mremap) can be applied to it.  The plain mapping replaces the whole
+ * attachment in one mmap(MAP_FIXED), so the range is never free for
+ * another thread's mmap() to take, and the data stays readable throughout
+ * (both views go through the file's page cache).  The part beyond the
+ * program's length (the rest of the alignment unit) is unmapped unless
+ * *tail is given: then the caller gets that range to unmap itself.
  */
-static int convert(int index)
+static int convert(int index, struct shim_range *tail)
 {
 	struct shim_mapping e = *mmap_table_at(index);
-
-	raw_munmap((void *)e.addr, e.region_size);
-
-	void *at = raw_mmap((void *)e.addr, e.len, e.prot,
-			    MAP_SHARED | MAP_FIXED_NOREPLACE, e.file_fd,
-			    (off_t)e.offset);
-	int saved = errno;
+	void *at = raw_mmap((void *)e.addr, e.region_size, e.prot,
+			    MAP_SHARED | MAP_FIXED, e.file_fd, (off_t)e.offset);
 
 	if (at != (void *)e.addr) {
-		if (at != MAP_FAILED)
-			raw_munmap(at, e.len);
 		shim_log(SHIM_LOG_ERROR,
-			 "cannot remap %s as a plain mapping at %p: %s; the range is now unmapped",
-			 e.name, (void *)e.addr, strerror(saved));
-	} else {
-		shim_log(SHIM_LOG_DEBUG, "%p: region %s replaced by a plain mapping",
-			 (void *)e.addr, e.name);
+			 "cannot remap region %s as a plain mapping: %s",
+			 e.name, strerror(errno));
+		return -1;
 	}
-	close(e.file_fd);
-	mmap_region_release(config()->mount, e.name, e.region_fd,
-			    !e.lock_inherited);
+	shim_log(SHIM_LOG_DEBUG, "region %s replaced by a plain mapping",
+		 e.name);
+	if (tail) {
+		tail->lo = e.addr + e.len;
+		tail->hi = e.addr + e.region_size;
+	} else if (e.region_size > e.len) {
+		raw_munmap((void *)(e.addr + e.len), e.region_size - e.len);
+	}
 	mmap_table_remove(index);
-	errno = saved;
-	return at == (void *)e.addr ? 0 : -1;
+	release(&e);
+	return 0;
 }
 
 /* Like the kernel, a length counts in whole pages. */
@@ -300,13 +331,9 @@ static void say_unsupported(const char *call)
 		      call, shim_reason_text(SHIM_REASON_MMAP_UNSUPPORTED));
 }
 
-/*
- * Before a call that the attachments in [addr, addr+len) cannot take:
- * converts the file-backed ones; fails with fail_errno if an anonymous one
- * is hit (unless it is covered whole and whole_ok).  Returns 0 or -1.
- */
-static int make_plain(uintptr_t addr, size_t len, const char *call,
-		      int fail_errno, bool whole_ok)
+/* Fails with fail_errno if a call on [addr, addr+len) hits part of an anonymous one. */
+static int check_anon_whole(uintptr_t addr, size_t len, const char *call,
+			    int fail_errno, bool whole_ok)
 {
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
@@ -318,30 +345,138 @@ static int make_plain(uintptr_t addr, size_t len, const char *call,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Before mprotect() or mremap(), which an attachment cannot take: converts
+ * the file-backed mappings in [addr, addr+len); fails with fail_errno if an
+ * anonymous one is hit.  Returns 0 or -1.  Lock held.
+ */
+static int make_plain(uintptr_t addr, size_t len, const char *call,
+		      int fail_errno)
+{
+	if (check_anon_whole(addr, len, call, fail_errno, false) != 0)
+		return -1;
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len))
+		if (convert(i, NULL) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * The ranges a call that replaces or removes [addr, end) leaves us to
+ * unmap: the parts of attachments (or of their plain replacements) beyond
+ * what the program mapped.  Each is ours until we unmap it, so unmapping
+ * it never touches another thread's mapping.
+ */
+struct leftovers {
+	int count;
+	struct shim_range range[SHIM_MMAP_MAX];
+};
+
+/* Unmaps the parts of each leftover outside [addr, end). */
+static void unmap_leftovers_outside(const struct leftovers *left,
+				    uintptr_t addr, uintptr_t end)
+{
+	for (int i = 0; i < left->count; i++) {
+		struct shim_range r = left->range[i];
+
+		if (r.lo < addr)
+			raw_munmap((void *)r.lo, (r.hi < addr ? r.hi : addr) - r.lo);
+		if (r.hi > end) {
+			uintptr_t lo = r.lo > end ? r.lo : end;
+
+			raw_munmap((void *)lo, r.hi - lo);
+		}
+	}
+}
+
+/*
+ * Clears the way for a call that replaces or removes [addr, end): mappings
+ * covered whole come out of the table (their attachments stay until the
+ * call; with reserve, they are swapped for an inaccessible reservation
+ * first, for a MAP_FIXED mmap() that cannot replace part of an attachment),
+ * partly covered file mappings are converted.  Lock held.
+ */
+static int clear_the_way(uintptr_t addr, uintptr_t end, const char *call,
+			 bool reserve, struct leftovers *left,
+			 struct shim_mapping *whole, int *whole_count)
+{
+	size_t len = end - addr;
+
+	left->count = 0;
+	*whole_count = 0;
+	if (check_anon_whole(addr, len, call, EINVAL, true) != 0)
+		return -1;
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
-		const struct shim_mapping *e = mmap_table_at(i);
+		struct shim_mapping *e = mmap_table_at(i);
+		struct shim_range *r = &left->range[left->count];
 
-		if (whole_ok && covers(e, addr, len))
-			drop(i);
-		else if (convert(i) != 0)
+		if (!covers(e, addr, len)) {
+			if (convert(i, r) != 0)
+				return -1;
+			left->count++;
+			continue;
+		}
+		if (reserve &&
+		    raw_mmap((void *)e->addr, e->region_size, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			     MAP_FIXED, -1, 0) != (void *)e->addr)
 			return -1;
+		r->lo = e->addr;
+		r->hi = e->addr + e->region_size;
+		left->count++;
+		whole[(*whole_count)++] = *e;
+		mmap_table_remove(i);
 	}
 	return 0;
+}
+
+/* munmap() and MAP_FIXED mmap() validate a range like this first. */
+static bool range_ok(uintptr_t addr, size_t len, uintptr_t *end)
+{
+	*end = addr + page_round(len);
+	return len != 0 && (addr & (page_size() - 1)) == 0 && *end > addr;
+}
+
+static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
+			off_t offset)
+{
+	static struct shim_mapping whole[SHIM_MMAP_MAX];
+	static struct leftovers left;
+	uintptr_t a = (uintptr_t)addr, end;
+	int whole_count;
+
+	if (!range_ok(a, len, &end))
+		return raw_mmap(addr, len, prot, flags, fd, offset);
+	if (!lock())
+		return MAP_FAILED;
+	/* whole and left are static: the lock serialises their users. */
+	if (clear_the_way(a, end, "mmap(MAP_FIXED)", true, &left, whole,
+			  &whole_count) != 0) {
+		unlock();
+		return MAP_FAILED;
+	}
+	void *at = raw_mmap(addr, len, prot, flags, fd, offset);
+	int saved = errno;
+
+	unmap_leftovers_outside(&left, a, end);
+	for (int i = 0; i < whole_count; i++)
+		release(&whole[i]);
+	errno = saved;
+	unlock();
+	return at;
 }
 
 void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		       off_t offset)
 {
 	/* MAP_FIXED over a backed mapping replaces (part of) it. */
-	if ((flags & MAP_FIXED) && mmap_table_in_use()) {
-		pthread_mutex_lock(&mmap_lock);
-		int rc = make_plain((uintptr_t)addr, len, "mmap(MAP_FIXED)",
-				    EINVAL, true);
-		pthread_mutex_unlock(&mmap_lock);
-		if (rc != 0)
-			return MAP_FAILED;
-	}
+	if ((flags & MAP_FIXED) && mmap_table_may_overlap((uintptr_t)addr, len))
+		return mmap_fixed(addr, len, prot, flags, fd, offset);
 
 	enum shim_mmap_verdict verdict = shim_mmap_screen(config(), len, prot,
 							  flags);
@@ -362,51 +497,73 @@ void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		return unbacked(SHIM_REASON_NO_MSHAREFS, ms->why, addr, len, prot,
 				flags, fd, offset);
 
-	pthread_mutex_lock(&mmap_lock);
+	if (!lock())
+		return MAP_FAILED;
 	void *at = verdict == SHIM_MMAP_FILE ?
 		   back_file(ms, addr, len, prot, flags, fd, offset) :
 		   back_anon(ms, addr, len, prot, flags, fd, offset);
-	int saved = errno;
 
-	pthread_mutex_unlock(&mmap_lock);
-	errno = saved;
+	unlock();
 	return at;
 }
 
+/*
+ * One munmap() of the caller's range, stretched over the leftovers it
+ * touches, so that no address is unmapped twice: between two munmap()
+ * calls another thread's mmap() could get the range, and the second would
+ * take its mapping away.
+ */
 int mmap_backed_munmap(void *addr, size_t len)
 {
-	pthread_mutex_lock(&mmap_lock);
-	int rc = make_plain((uintptr_t)addr, len, "munmap", EINVAL, true);
-	int saved = errno;
+	static struct shim_mapping whole[SHIM_MMAP_MAX];
+	static struct leftovers left;
+	uintptr_t a = (uintptr_t)addr, end;
+	int whole_count;
 
-	pthread_mutex_unlock(&mmap_lock);
-	if (rc != 0) {
-		errno = saved;
+	if (!range_ok(a, len, &end))
+		return raw_munmap(addr, len);
+	if (!lock())
+		return -1;
+	/* whole and left are static: the lock serialises their users. */
+	if (clear_the_way(a, end, "munmap", false, &left, whole,
+			  &whole_count) != 0) {
+		unlock();
 		return -1;
 	}
-	return raw_munmap(addr, len);
+
+	uintptr_t hi = end;
+
+	for (int i = 0; i < left.count; i++)
+		if (left.range[i].lo <= end && left.range[i].hi > hi)
+			hi = left.range[i].hi;
+	int rc = raw_munmap(addr, hi - a);
+
+	unmap_leftovers_outside(&left, a, hi);
+	for (int i = 0; i < whole_count; i++)
+		release(&whole[i]);
+	unlock();
+	return rc;
 }
 
 void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 			 int flags, void *new_addr)
 {
-	pthread_mutex_lock(&mmap_lock);
+	if (!lock())
+		return MAP_FAILED;
 	/* old_size 0 duplicates a shared mapping: it still concerns old. */
 	int rc = make_plain((uintptr_t)old, old_size ? old_size : 1, "mremap",
-			    ENOMEM, false);
-	int saved = errno;
+			    ENOMEM);
 
-	pthread_mutex_unlock(&mmap_lock);
-	if (rc != 0) {
-		errno = saved;
+	unlock();
+	if (rc != 0)
 		return MAP_FAILED;
-	}
 	return raw_mremap(old, old_size, new_size, flags, new_addr);
 }
 
 int mmap_backed_mprotect(void *addr, size_t len, int prot)
 {
-	pthread_mutex_lock(&mmap_lock);
+	if (!lock())
+		return -1;
 	int i = mmap_table_find_overlap(-1, (uintptr_t)addr, len);
 
 	/* The protection it already has: nothing to do, keep the region. */
@@ -415,19 +572,16 @@ int mmap_backed_mprotect(void *addr, size_t len, int prot)
 
 		if (e->addr == (uintptr_t)addr && page_round(len) == e->len &&
 		    e->prot == prot) {
-			pthread_mutex_unlock(&mmap_lock);
+			unlock();
 			return 0;
 		}
 	}
 
-	int rc = make_plain((uintptr_t)addr, len, "mprotect", EINVAL, false);
-	int saved = errno;
+	int rc = make_plain((uintptr_t)addr, len, "mprotect", EINVAL);
 
-	pthread_mutex_unlock(&mmap_lock);
-	if (rc != 0) {
-		errno = saved;
+	unlock();
+	if (rc != 0)
 		return -1;
-	}
 	return raw_mprotect(addr, len, prot);
 }
 
@@ -435,11 +589,12 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 {
 	uintptr_t a = (uintptr_t)addr;
 
-	pthread_mutex_lock(&mmap_lock);
+	if (!lock())
+		return -1;
 	int i = len ? mmap_table_find_overlap(-1, a, len) : -1;
 
 	if (i < 0) {
-		pthread_mutex_unlock(&mmap_lock);
+		unlock();
 		return raw_madvise(addr, len, advice);
 	}
 
@@ -478,21 +633,19 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 		rc = -1;
 		break;
 	}
-	int saved = errno;
-
-	pthread_mutex_unlock(&mmap_lock);
-	errno = saved;
+	unlock();
 	return rc;
 }
 
 void mmap_backed_lock_for_fork(void)
 {
 	pthread_mutex_lock(&mmap_lock);
+	holding_lock = true;
 }
 
 void mmap_backed_unlock_in_parent(void)
 {
-	pthread_mutex_unlock(&mmap_lock);
+	unlock();
 }
 
 /*
@@ -522,14 +675,13 @@ void mmap_backed_after_fork_in_child(void)
 			close(fd);
 		e->lock_inherited = true;
 	}
-	pthread_mutex_unlock(&mmap_lock);
+	unlock();
 }
 
 void mmap_backed_release_at_exit(void)
 {
-	if (!mmap_table_in_use())
+	if (!mmap_table_in_use() || !lock())
 		return;
-	pthread_mutex_lock(&mmap_lock);
 	for (int i = mmap_table_find_overlap(-1, 0, UINTPTR_MAX); i >= 0;
 	     i = mmap_table_find_overlap(i, 0, UINTPTR_MAX)) {
 		struct shim_mapping *e = mmap_table_at(i);
@@ -550,5 +702,5 @@ void mmap_backed_release_at_exit(void)
 			}
 		}
 	}
-	pthread_mutex_unlock(&mmap_lock);
+	unlock();
 }

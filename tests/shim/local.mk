@@ -61,3 +61,11 @@ tests_shim_fake_msharefs_so_LDFLAGS = -Xcompiler -shared
 tests_shim_fake_msharefs_so_LDADD = -ldl
 TESTS += tests/shim/test-fake-msharefs.sh
 dist_noinst_SCRIPTS += tests/shim/test-fake-msharefs.sh
+
+# Threads and signal handlers against the mmap paths (fake and VM).
+check_PROGRAMS += tests/shim/mmap-race
+tests_shim_mmap_race_SOURCES = tests/shim/mmap-race.c
+tests_shim_mmap_race_CFLAGS = $(AM_CFLAGS) -pthread
+tests_shim_mmap_race_LDFLAGS = -pthread
+TESTS += tests/shim/test-fake-mmap.sh
+dist_noinst_SCRIPTS += tests/shim/test-fake-mmap.sh

@@ -307,6 +307,21 @@ expect "VmPTE: with the shim processes 2-8 grow by < 16 kB" 7 \
 	"$(sed -n '2,8p' "$work/pte.backed" | awk '$1 < 16' | wc -l)"
 expect "VmPTE: no region left" 0 "$(regions)"
 
+# Threads and signal handlers (tests/shim/mmap-race.c): two threads map and
+# unmap backed anonymous memory while a third maps private memory; a signal
+# handler's mprotect()/madvise() while its thread is inside the shim.
+cp "$builddir/tests/shim/mmap-race" "$work/race"
+out=$(shim timeout 300 "$work/race" threads $((4 * MiB)) 1500 2>&1)
+expect "threads: both shared mappers are backed" "backed 2" \
+	"$(echo "$out" | grep '^backed')"
+expect "threads: no failed call, no wrong data, no SIGSEGV" "failures 0" \
+	"$(echo "$out" | grep -e '^failures' -e SIGSEGV | tr '\n' ' ' | sed 's/ $//')"
+out=$(shim timeout 120 "$work/race" signal $((4 * MiB)) 500 2>&1)
+expect "signal: the handler ran and nothing failed or hung" \
+	"handler calls some|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+expect "threads and signals: no region left" 0 "$(ls -A "$mount" | grep -Evc '^mshare_(info|generation)$')"
+
 if [ -s "$work/shim.log" ] && grep -q 'error' "$work/shim.log"; then
 	note "shim log errors:"; grep error "$work/shim.log" | sed 's/^/#   /'
 fi

@@ -1,0 +1,52 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The shim's mmap paths under threads and signal handlers, on any host:
+# fake-msharefs.so makes a tmpfs directory pass for msharefs, so anonymous
+# MAP_SHARED memory gets a region there (a tmpfs file mapped whole, like an
+# attachment) and tests/shim/mmap-race runs against it.  Needs no root.
+# vm-mmap-tests.sh runs the same program against the real msharefs.
+# Prints TAP.
+
+set -u
+builddir=${top_builddir:-.}
+builddir=$(cd "$builddir" && pwd)
+fake_so=$builddir/tests/shim/fake-msharefs.so
+shim=$builddir/shim/.libs/libmshare-shim.so
+race=$builddir/tests/shim/mmap-race
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ ! -f "$fake_so" ] || [ ! -f "$shim" ] || [ ! -x "$race" ]; then
+	echo "1..0 # SKIP fake-msharefs.so, the shim or mmap-race not built"
+	exit 0
+fi
+dir=$(mktemp -d /dev/shm/fake-mmap.XXXXXX) || exit 99
+trap 'rm -rf "$dir"' EXIT
+echo 549755813888 >"$dir/mshare_info"
+chmod 0444 "$dir/mshare_info"
+
+# ok, not_ok, skip, note, expect, expect_match
+. "$here/../tap.sh"
+
+under_fake() {
+	env FAKE_MSHAREFS_DIR="$dir" LD_PRELOAD="$fake_so $shim" \
+	    MSHARE_SHIM_MOUNT="$dir" MSHARE_SHIM_ANON=1M MSHARE_SHIM_MIN_SIZE=1M \
+	    MSHARE_SHIM_LOG_FILE="$dir/shim.log" "$@"
+}
+
+# 1. Two threads map and unmap backed memory while a third maps private
+#    memory: no call fails, no data is lost, no mapping vanishes.
+out=$(under_fake timeout 120 "$race" threads 2097152 1500 2>&1)
+expect "threads: both shared mappers are backed" "backed 2" \
+	"$(echo "$out" | grep '^backed')"
+expect "threads: no failed call, no wrong data, no SIGSEGV" "failures 0" \
+	"$(echo "$out" | grep -e '^failures' -e SIGSEGV | tr '\n' ' ' | sed 's/ $//')"
+
+# 2. A signal handler's mprotect()/madvise() while its thread is inside the
+#    shim's mmap/munmap: no deadlock (timeout), no failure.
+out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)
+expect "signal: the handler ran and nothing failed or hung" \
+	"handler calls some|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+[ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"
+echo "1..$n"
+[ "$failed" = 0 ]
