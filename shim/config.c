@@ -278,6 +278,11 @@ static bool apply(struct shim_config *config, enum variable var,
 			    "unknown log level (use error, warn, info or debug)");
 		return false;
 	case VAR_LOG_FILE:
+		/* Relative: a file in whatever directory each process is in. */
+		if (v[0] != '/') {
+			shim_format(why, why_size, "not an absolute path");
+			return false;
+		}
 		return copy_path(v, config->log_file, sizeof(config->log_file),
 				 why, why_size);
 	case VAR_SHM:

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "textfmt.h"
@@ -13,7 +15,18 @@
 #define PROGNAME_MAX 64
 
 static enum shim_log_level log_level = SHIM_LOG_WARN;
+
+/*
+ * Where lines go, and what that was when the shim opened (or found) it.  A
+ * program may close every descriptor and open its own files under the
+ * same numbers: before each line the descriptor must still be the same
+ * file, else the log file is opened again (stderr: the line is dropped).
+ */
 static int log_fd = STDERR_FILENO;
+static dev_t log_dev;
+static ino_t log_ino;
+static bool log_known;			/* dev/ino recorded */
+static char log_path[PATH_MAX];		/* "" = stderr */
 static char log_progname[PROGNAME_MAX] = "?";
 static int said_already[SHIM_REASON_COUNT];
 
@@ -24,17 +37,74 @@ static const char *const level_names[] = {
 	[SHIM_LOG_DEBUG] = "debug",
 };
 
+/*
+ * Append-only, never through a symbolic link, not inherited by exec'd
+ * programs, readable by the user alone: the lines may name files and
+ * segments.  Moved to a number of at least 100, out of the way of
+ * programs that dup2() onto low numbers.
+ */
+static int open_log_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		      O_NOFOLLOW | O_NOCTTY, 0600);
+
+	if (fd < 0)
+		return -1;
+
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
+	return fd;
+}
+
+static void remember_identity(void)
+{
+	struct stat st;
+
+	log_known = fstat(log_fd, &st) == 0;
+	if (log_known) {
+		log_dev = st.st_dev;
+		log_ino = st.st_ino;
+	}
+}
+
+static bool same_identity(void)
+{
+	struct stat st;
+
+	return log_known && fstat(log_fd, &st) == 0 && st.st_dev == log_dev &&
+	       st.st_ino == log_ino;
+}
+
+/* Is log_fd still ours to write?  Reopens the log file if need be. */
+static bool log_target_ok(void)
+{
+	if (same_identity())
+		return true;
+	if (!log_path[0])
+		return false;	/* stderr is gone or is someone else's file */
+	/* Do not close log_fd: the number may be the program's by now. */
+	log_fd = open_log_file(log_path);
+	remember_identity();
+	return log_fd >= 0 && log_known;
+}
+
 void shim_log_init(enum shim_log_level level, const char *log_file,
 		   const char *progname)
 {
 	log_level = level;
 	shim_format(log_progname, sizeof(log_progname), "%s", progname);
+	remember_identity();	/* stderr, for now */
 	if (log_file && log_file[0]) {
-		int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			      0644);
+		int fd = open_log_file(log_file);
 
 		if (fd >= 0) {
 			log_fd = fd;
+			shim_format(log_path, sizeof(log_path), "%s", log_file);
+			remember_identity();
 		} else {
 			int saved = errno;
 
@@ -66,6 +136,10 @@ static void write_line(enum shim_log_level level, const char *fmt, va_list ap)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 
+	if (!log_target_ok()) {
+		errno = saved_errno;
+		return;
+	}
 	for (size_t done = 0; done < n;) {
 		ssize_t w = write(log_fd, line + done, n - done);
 

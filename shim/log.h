@@ -13,7 +13,13 @@
 #include "config.h"
 #include "plan.h"
 
-/* Opens MSHARE_SHIM_LOG_FILE (append) if given, else logs to stderr. */
+/*
+ * Opens MSHARE_SHIM_LOG_FILE (append, 0600, no symbolic link) if given,
+ * else logs to stderr.  Each line first checks that the descriptor is
+ * still the file it was (reopening the log file, or dropping the line for
+ * stderr), so a program that closed it and opened its own data under the
+ * number never gets the shim's lines in its data.
+ */
 void shim_log_init(enum shim_log_level level, const char *log_file,
 		   const char *progname);
 

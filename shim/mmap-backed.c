@@ -105,6 +105,33 @@ static void first_use_sweep(void)
 	mmap_region_sweep(config()->mount, geteuid());
 }
 
+/* Is fd (still) the file with this identity? */
+static bool fd_is(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev &&
+	       st.st_ino == ino;
+}
+
+static void note_identity(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	}
+}
+
+/* The program closed (and maybe reused) one of our descriptors. */
+static void say_descriptor_lost(const struct shim_mapping *e)
+{
+	shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+		      "the program closed the shim's descriptor of region %s: the region is left alone",
+		      e->name);
+}
+
 /* Attaches region_fd and records it; MAP_FAILED with why on failure. */
 static void *attach(struct shim_mapping *entry, int region_fd,
 		    uint64_t region_size, char *why, size_t why_size)
@@ -177,6 +204,9 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 	if (entry.file_fd < 0)
 		entry.file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	entry.region_fd = region_fd;
+	note_identity(region_fd, &entry.region_dev, &entry.region_ino);
+	if (entry.file_fd >= 0)
+		note_identity(entry.file_fd, &entry.file_dev, &entry.file_ino);
 
 	void *at = entry.file_fd < 0 ? MAP_FAILED :
 		   attach(&entry, region_fd, region_size, why, sizeof(why));
@@ -278,9 +308,13 @@ static void release(const struct shim_mapping *e)
 {
 	if (!e->file_backed)
 		return;
-	close(e->file_fd);
-	mmap_region_release(config()->mount, e->name, e->region_fd,
-			    !e->lock_inherited);
+	if (fd_is(e->file_fd, e->file_dev, e->file_ino))
+		close(e->file_fd);
+	if (fd_is(e->region_fd, e->region_dev, e->region_ino))
+		mmap_region_release(config()->mount, e->name, e->region_fd,
+				    !e->lock_inherited);
+	else
+		say_descriptor_lost(e);
 }
 
 /*
@@ -296,6 +330,12 @@ static void release(const struct shim_mapping *e)
 static int convert(int index, struct shim_range *tail)
 {
 	struct shim_mapping e = *mmap_table_at(index);
+
+	if (!fd_is(e.file_fd, e.file_dev, e.file_ino)) {
+		say_descriptor_lost(&e);
+		errno = EBADF;
+		return -1;
+	}
 	void *at = raw_mmap((void *)e.addr, e.region_size, e.prot,
 			    MAP_SHARED | MAP_FIXED, e.file_fd, (off_t)e.offset);
 
@@ -621,6 +661,12 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 			rc = -1;
 			break;
 		}
+		if (!fd_is(e.file_fd, e.file_dev, e.file_ino)) {
+			say_descriptor_lost(&e);
+			errno = EBADF;
+			rc = -1;
+			break;
+		}
 		rc = fallocate(e.file_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			       (off_t)(e.offset + (a - e.addr)),
 			       (off_t)page_round(len));
@@ -662,6 +708,10 @@ void mmap_backed_after_fork_in_child(void)
 
 		if (!e->file_backed || e->lock_inherited)
 			continue;
+		if (!fd_is(e->region_fd, e->region_dev, e->region_ino)) {
+			e->lock_inherited = true;	/* leave it alone */
+			continue;
+		}
 		shim_format(link, sizeof(link), "/proc/self/fd/%d", e->region_fd);
 
 		int fd = open(link, O_RDONLY | O_CLOEXEC);
@@ -691,7 +741,8 @@ void mmap_backed_release_at_exit(void)
 		 * the name goes when nobody else holds the region.  The fd
 		 * stays open until exit closes it.
 		 */
-		if (e->file_backed && !e->lock_inherited) {
+		if (e->file_backed && !e->lock_inherited &&
+		    fd_is(e->region_fd, e->region_dev, e->region_ino)) {
 			char path[PATH_MAX];
 
 			shim_format(path, sizeof(path), "%s/%s", config()->mount,

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mmap-plan.h"
 
@@ -30,6 +31,13 @@ struct shim_mapping {
 	bool file_backed;
 	int region_fd;		/* file: held with LOCK_SH; anonymous: -1 */
 	int file_fd;		/* file: our own descriptor of it; else -1 */
+	/*
+	 * What the two descriptors are: a program that closes every fd and
+	 * opens its own files may get their numbers, and then the shim must
+	 * neither use nor close them.
+	 */
+	dev_t region_dev, file_dev;
+	ino_t region_ino, file_ino;
 	uint64_t offset;	/* file offset of addr */
 	int prot;
 	int flags;		/* the caller's mmap flags */

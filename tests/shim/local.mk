@@ -69,3 +69,9 @@ tests_shim_mmap_race_CFLAGS = $(AM_CFLAGS) -pthread
 tests_shim_mmap_race_LDFLAGS = -pthread
 TESTS += tests/shim/test-fake-mmap.sh
 dist_noinst_SCRIPTS += tests/shim/test-fake-mmap.sh
+
+# The shim's own descriptors in a program that takes over every fd number.
+check_PROGRAMS += tests/shim/fd-reuse
+tests_shim_fd_reuse_SOURCES = tests/shim/fd-reuse.c
+TESTS += tests/shim/test-shim-fds.sh
+dist_noinst_SCRIPTS += tests/shim/test-shim-fds.sh

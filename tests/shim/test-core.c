@@ -157,6 +157,9 @@ START_TEST(config_malformed_cases)
 			      "contains '/'");
 	assert_error_mentions(load_one("MSHARE_SHIM_MOUNT", "sys/fs/mshare"),
 			      "MSHARE_SHIM_MOUNT", "not an absolute path");
+	/* Relative: a log file in each process's working directory. */
+	assert_error_mentions(load_one("MSHARE_SHIM_LOG_FILE", "shim.log"),
+			      "MSHARE_SHIM_LOG_FILE", "not an absolute path");
 	assert_error_mentions(load_one("MSHARE_SHIM_CONFIG", "/nonexistent/shim.conf"),
 			      "MSHARE_SHIM_CONFIG", "/nonexistent/shim.conf",
 			      "cannot open");
