@@ -18,6 +18,7 @@
 #include "config.h"
 #include "interpose-mmap.h"
 #include "log.h"
+#include "region.h"
 #include "shim-state.h"
 #include "sysv.h"
 #include "textfmt.h"
@@ -73,10 +74,12 @@ static void fork_prepare(void)
 {
 	sysv_lock_for_fork();
 	attach_table_lock_for_fork();
+	msharefs_probe_lock_for_fork();
 }
 
 static void fork_after(void)
 {
+	msharefs_probe_unlock_after_fork();
 	attach_table_unlock_after_fork();
 	sysv_unlock_after_fork();
 }

@@ -18,13 +18,21 @@
  *                           conversion), prints the first byte of the
  *                           first half, unmaps the rest, and prints
  *                           "fds open N" (of 100-131)
+ *   fd-reuse emfile LEN     uses up every descriptor, maps LEN bytes of
+ *                           anonymous MAP_SHARED memory, frees them and
+ *                           maps again: prints "first backed yes|no" and
+ *                           "second backed yes|no" (a probe that failed
+ *                           with EMFILE must not turn backing off for
+ *                           good)
  * The caller then checks that DATA still holds exactly "data".
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -118,6 +126,41 @@ static int mapping_case(const char *file, const char *data)
 	return 0;
 }
 
+static int emfile_case(size_t len)
+{
+	struct rlimit few = { 64, 64 };
+	int first = -1, last = -1;
+
+	if (setrlimit(RLIMIT_NOFILE, &few) != 0)
+		return 1;
+	for (;;) {
+		int fd = open("/dev/null", O_RDONLY);
+
+		if (fd < 0)
+			break;
+		if (first < 0)
+			first = fd;
+		last = fd;
+	}
+
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	for (int fd = first; first >= 0 && fd <= last; fd++)
+		close(fd);
+	if (p == MAP_FAILED)
+		return 1;
+	printf("first backed %s\n", backed(p, len));
+	munmap(p, len);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	printf("second backed %s\n", backed(p, len));
+	munmap(p, len);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -127,6 +170,8 @@ int main(int argc, char **argv)
 		close(2);
 		return log_case(argv[2]);
 	}
+	if (argc == 3 && strcmp(argv[1], "emfile") == 0)
+		return emfile_case(strtoull(argv[2], NULL, 0));
 	if (argc == 4 && strcmp(argv[1], "mapping") == 0)
 		return mapping_case(argv[2], argv[3]);
 	fprintf(stderr, "usage: see the comment at the top of fd-reuse.c\n");

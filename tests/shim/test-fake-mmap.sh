@@ -47,6 +47,12 @@ out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)
 expect "signal: the handler ran and nothing failed or hung" \
 	"handler calls some|backed 1|failures 0" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+# 3. A probe of the mount that fails for want of descriptors (EMFILE) is
+#    repeated at the next call, not kept as "no msharefs" for good.
+out=$(under_fake "$builddir/tests/shim/fd-reuse" emfile 2097152 2>&1)
+expect "EMFILE while probing: the next mapping is backed" \
+	"first backed no|second backed yes" "$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+
 [ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"
 echo "1..$n"
 [ "$failed" = 0 ]
