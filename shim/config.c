@@ -309,6 +309,12 @@ static bool apply(struct shim_config *config, enum variable var,
 	case VAR_ANON:
 		if (!shim_size_parse(v, &config->anon_min, why, why_size))
 			return false;
+		/* 0 reads like "off" but would back every size: refuse it. */
+		if (config->anon_min == 0) {
+			shim_format(why, why_size,
+				    "0 would back every anonymous shared mapping (unset it to back none)");
+			return false;
+		}
 		config->anon_set = true;
 		return true;
 	case VAR_COUNT:
@@ -389,4 +395,34 @@ bool shim_config_exe_selected(const struct shim_config *config,
 			return false;
 		p = colon + 1;
 	}
+}
+
+bool shim_config_unknown_variable(const char *const *envp, char *name,
+				  size_t size)
+{
+	static const char prefix[] = "MSHARE_SHIM_";
+
+	for (; envp && *envp; envp++) {
+		const char *entry = *envp;
+		const char *eq = strchr(entry, '=');
+		size_t len = eq ? (size_t)(eq - entry) : strlen(entry);
+		bool known = len == strlen(CONFIG_FILE_VARIABLE) &&
+			     memcmp(entry, CONFIG_FILE_VARIABLE, len) == 0;
+
+		if (strncmp(entry, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		for (int var = 0; var < VAR_COUNT && !known; var++)
+			known = len == strlen(variable_names[var]) &&
+				memcmp(entry, variable_names[var], len) == 0;
+		if (known)
+			continue;
+		if (size) {
+			size_t n = len < size - 1 ? len : size - 1;
+
+			memcpy(name, entry, n);
+			name[n] = '\0';
+		}
+		return true;
+	}
+	return false;
 }

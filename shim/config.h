@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "keymatch.h"
@@ -61,6 +62,14 @@ typedef const char *(*shim_getenv_fn)(const char *name, void *context);
 /* Never fails: problems set malformed + error and keep safe defaults. */
 void shim_config_load(struct shim_config *config,
 		      shim_getenv_fn getenv_fn, void *context);
+
+/*
+ * Is there an MSHARE_SHIM_* name in envp ("NAME=value" strings) that is no
+ * variable of the shim's (a misspelling, say)?  Copies the first such name
+ * to name (size bytes).
+ */
+bool shim_config_unknown_variable(const char *const *envp, char *name,
+				  size_t size);
 
 /* Is this executable basename one the shim should act in? */
 bool shim_config_exe_selected(const struct shim_config *config,

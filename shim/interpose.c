@@ -99,6 +99,27 @@ static void resolve_real_symbols(struct real_sysv *real)
 								   "shmctl");
 }
 
+/*
+ * Said only in the programs MSHARE_SHIM_EXE selects: with the shim in
+ * /etc/ld.so.preload, or a variable exported to a shell, one typo would
+ * otherwise reach the stderr of every program started.
+ */
+static void report_configuration(const struct shim_config *config)
+{
+	char name[64];
+
+	if (config->malformed) {
+		shim_log(SHIM_LOG_ERROR, "configuration error: %s; %s", config->error,
+			 config->mode == SHIM_MODE_STRICT ?
+			 "MSHARE_SHIM_MODE=strict: shmget() and shmat() will fail with ENOMEM" :
+			 "the shim passes everything through");
+	}
+	if (shim_config_unknown_variable((const char *const *)environ, name,
+					 sizeof(name)))
+		shim_log(SHIM_LOG_WARN, "%s is not a variable of the shim (ignored)",
+			 name);
+}
+
 static void set_up(void)
 {
 	struct shim_config *config = &shim_state.config;
@@ -109,14 +130,10 @@ static void set_up(void)
 		return;
 	find_progname(shim_state.progname, sizeof(shim_state.progname));
 	shim_log_init(config->log_level, config->log_file, shim_state.progname);
-	if (config->malformed) {
-		shim_log(SHIM_LOG_ERROR, "configuration error: %s; %s", config->error,
-			 config->mode == SHIM_MODE_STRICT ?
-			 "MSHARE_SHIM_MODE=strict: shmget() and shmat() will fail with ENOMEM" :
-			 "the shim passes everything through");
-	}
 	shim_state.exe_selected = shim_config_exe_selected(config,
 							   shim_state.progname);
+	if (shim_state.exe_selected)
+		report_configuration(config);
 	pthread_atfork(fork_prepare, fork_after, fork_child);
 	mmap_interpose_setup();
 	shim_log(SHIM_LOG_DEBUG, "set up: mode %s, executable %s %s",

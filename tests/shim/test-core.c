@@ -166,6 +166,29 @@ START_TEST(config_malformed_cases)
 }
 END_TEST
 
+START_TEST(config_unknown_variable_names)
+{
+	const char *const clean[] = { "PATH=/bin", "MSHARE_SHIM_SHM=1",
+				      "MSHARE_SHIM_CONFIG=/etc/x", "MSHARE_SHIM_LOG",
+				      "MSHARE_SHIMMER=1", NULL };
+	const char *const typo[] = { "MSHARE_SHIM_SHM=1", "MSHARE_SHIM_MIN_SZE=1G",
+				     "MSHARE_SHIM_MODEX=strict", NULL };
+	const char *const prefix_only[] = { "MSHARE_SHIM_MOD=strict", NULL };
+	char name[64];
+
+	ck_assert(!shim_config_unknown_variable(clean, name, sizeof(name)));
+	ck_assert(!shim_config_unknown_variable(NULL, name, sizeof(name)));
+	ck_assert(shim_config_unknown_variable(typo, name, sizeof(name)));
+	ck_assert_str_eq(name, "MSHARE_SHIM_MIN_SZE");
+	/* A prefix of a real name is no real name. */
+	ck_assert(shim_config_unknown_variable(prefix_only, name, sizeof(name)));
+	ck_assert_str_eq(name, "MSHARE_SHIM_MOD");
+	/* A long name is cut to the buffer. */
+	ck_assert(shim_config_unknown_variable(typo, name, 8));
+	ck_assert_str_eq(name, "MSHARE_");
+}
+END_TEST
+
 START_TEST(config_first_error_is_kept)
 {
 	struct fake_env env = { .count = 0 };
@@ -653,6 +676,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, config_empty_variable_is_unset);
 	tcase_add_test(tc, config_malformed_cases);
 	tcase_add_test(tc, config_first_error_is_kept);
+	tcase_add_test(tc, config_unknown_variable_names);
 	tcase_add_test(tc, config_off_silences_everything);
 	tcase_add_test(tc, config_file_values);
 	tcase_add_test(tc, config_environment_wins_over_file);

@@ -140,9 +140,6 @@ START_TEST(config_files_and_anon)
 	ck_assert(config.anon_set);
 	ck_assert_uint_eq(config.anon_min, GiB);
 
-	ck_assert_str_eq(load("MSHARE_SHIM_ANON", "0", NULL, NULL, NULL, NULL), "");
-	ck_assert(config.anon_set);
-	ck_assert_uint_eq(config.anon_min, 0);
 	/* Empty counts as unset, as for every variable. */
 	ck_assert_str_eq(load("MSHARE_SHIM_ANON", "", "MSHARE_SHIM_FILES", "",
 			      NULL, NULL), "");
@@ -190,6 +187,11 @@ START_TEST(config_files_and_anon_malformed)
 	assert_mentions(err, "MSHARE_SHIM_ANON");
 	err = load("MSHARE_SHIM_ANON", "99999999999G", NULL, NULL, NULL, NULL);
 	assert_mentions(err, "too large");
+	/* 0 reads like "off" but would back every size. */
+	err = load("MSHARE_SHIM_ANON", "0", NULL, NULL, NULL, NULL);
+	assert_mentions(err, "MSHARE_SHIM_ANON='0'");
+	assert_mentions(err, "unset it to back none");
+	ck_assert(!config.anon_set);
 }
 END_TEST
 

@@ -66,7 +66,7 @@ same_as_plain() {	# same_as_plain NAME: stdout and exit code as without the shim
 
 lines() { grep -c "$1" "$2"; }
 
-echo "1..24"
+echo "1..26"
 
 "$ops" "$(key 0)" >"$work/plain.out" 2>"$work/plain.err"
 echo $? >"$work/plain.rc"
@@ -105,6 +105,17 @@ check "malformed SHM: one error line naming variable, element and why" \
 	test "$(lines "error: configuration error: MSHARE_SHIM_SHM='1,,2': element 2 is empty" "$work/bad.err")" = 1 -a \
 	"$(wc -l <"$work/bad.err")" = 1
 [ -s "$work/bad.err" ] && sed 's/^/# /' "$work/bad.err"
+
+# 3b. ... but only in the programs MSHARE_SHIM_EXE selects; and a
+#     misspelled variable is named once.
+run badother 3 MSHARE_SHIM_SHM=1,,2 MSHARE_SHIM_EXE=postgres
+check "malformed SHM, program not selected: identical and silent" \
+	sh -c "cmp -s '$work/plain.out' '$work/badother.out' && test ! -s '$work/badother.err'"
+run typo 3 MSHARE_SHIM_SHM=1 MSHARE_SHIM_MIN_SZE=1M
+check "misspelled variable: one warning that names it" \
+	test "$(lines "warn: MSHARE_SHIM_MIN_SZE is not a variable of the shim (ignored)" "$work/typo.err")" = 1 -a \
+	"$(wc -l <"$work/typo.err")" = 1
+[ -s "$work/typo.err" ] && sed 's/^/# /' "$work/typo.err"
 
 # 4. off: not a byte of difference, not a word said (even with garbage).
 run off 4 MSHARE_SHIM_MODE=off MSHARE_SHIM_SHM=garbage
