@@ -233,6 +233,13 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 		errno = err;
 		return -1;
 	}
+	/*
+	 * This call creates a region: the moment to clear our old ones, and
+	 * before it, as a stale region may hold the memory (huge pages, say)
+	 * that the new one needs.
+	 */
+	region_for_each(config()->mount, sweep_if_stale, NULL);
+
 	bool made = make_region(fd, key, shmid, size, shmflg, ms->alignment,
 				name, why);
 
@@ -245,8 +252,6 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 		shim_log(SHIM_LOG_INFO,
 			 "segment key 0x%08x id %d (%zu bytes) is backed by region %s/%s",
 			 (unsigned)key, shmid, size, config()->mount, name);
-		/* Creating a region is the moment to clear our old ones. */
-		region_for_each(config()->mount, sweep_if_stale, NULL);
 		return shmid;
 	}
 	if (strict()) {
