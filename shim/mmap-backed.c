@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attach-table.h"
 #include "log.h"
 #include "mmap-plan.h"
 #include "mmap-raw.h"
@@ -95,6 +96,21 @@ static bool describe_file(int fd, char *path, size_t path_size,
 	file->file_size = (uint64_t)st->st_size;
 	file->access_mode = fl & O_ACCMODE;
 	return true;
+}
+
+/* Room for one more attachment?  Else why not, for unbacked(). */
+static bool address_space_left(const struct msharefs_state *ms, char *why,
+			       size_t why_size)
+{
+	unsigned limit = shim_attachment_limit(ms->alignment);
+	unsigned held = mmap_table_count() + attach_table_count();
+
+	if (held < limit)
+		return true;
+	shim_format(why, why_size,
+		    "%u attachments of %llu bytes are held; the rest of the address space stays the program's",
+		    held, (unsigned long long)ms->alignment);
+	return false;
 }
 
 static void first_use_sweep(void)
@@ -186,6 +202,9 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 	uint64_t region_size;
 	int region_fd;
 
+	if (!address_space_left(ms, why, sizeof(why)))
+		return unbacked(SHIM_REASON_ADDRESS_SPACE, why, addr, len, prot,
+				flags, fd, offset);
 	first_use_sweep();
 	shim_file_region_name(entry.name, sizeof(entry.name), &range);
 	switch (mmap_region_file(config()->mount, ms->alignment, &range, fd,
@@ -248,6 +267,9 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
 	uint64_t region_size;
 	int region_fd;
 
+	if (!address_space_left(ms, why, sizeof(why)))
+		return unbacked(SHIM_REASON_ADDRESS_SPACE, why, addr, len, prot,
+				flags, fd, offset);
 	first_use_sweep();
 	if (mmap_region_anon(config()->mount, ms->alignment, entry.len, prot,
 			     extra, &region_fd, &region_size, why,
@@ -331,9 +353,10 @@ static int convert(int index, struct shim_range *tail)
 {
 	struct shim_mapping e = *mmap_table_at(index);
 
+	/* Without our descriptor of the file, as for an anonymous one. */
 	if (!fd_is(e.file_fd, e.file_dev, e.file_ino)) {
 		say_descriptor_lost(&e);
-		errno = EBADF;
+		errno = EINVAL;
 		return -1;
 	}
 	void *at = raw_mmap((void *)e.addr, e.region_size, e.prot,
@@ -663,7 +686,7 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 		}
 		if (!fd_is(e.file_fd, e.file_dev, e.file_ino)) {
 			say_descriptor_lost(&e);
-			errno = EBADF;
+			errno = EINVAL;
 			rc = -1;
 			break;
 		}

@@ -71,6 +71,11 @@ void mmap_table_remove(int index)
 	__atomic_sub_fetch(&used, 1, __ATOMIC_RELEASE);
 }
 
+unsigned mmap_table_count(void)
+{
+	return __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+}
+
 bool mmap_table_in_use(void)
 {
 	return __atomic_load_n(&used, __ATOMIC_ACQUIRE) != 0;

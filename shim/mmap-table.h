@@ -58,6 +58,9 @@ int mmap_table_find_overlap(int start, uintptr_t addr, size_t len);
 struct shim_mapping *mmap_table_at(int index);
 void mmap_table_remove(int index);
 
+/* How many entries are in use (no lock: a hint). */
+unsigned mmap_table_count(void);
+
 /* Lock-free hint: false means no backed mapping exists. */
 bool mmap_table_in_use(void);
 

@@ -17,6 +17,11 @@
  *	and madvise() on a small private page of its own.  Prints "backed N",
  *	"handler calls some" and "failures N"; a deadlock is caught by the
  *	caller's timeout.
+ *   mmap-race many LEN COUNT
+ *	maps COUNT anonymous MAP_SHARED mappings of LEN bytes and keeps them
+ *	(each backed one takes a whole alignment unit of address space),
+ *	then asks for 1 TiB of private address space and 64 MiB of malloc:
+ *	prints "backed N", "big mmap ok|failed" and "malloc ok|failed".
  */
 #include <errno.h>
 #include <pthread.h>
@@ -166,11 +171,32 @@ static void run_signal(void)
 	printf("handler calls %s\n", handler_calls > 0 ? "some" : "none");
 }
 
+static void run_many(void)
+{
+	for (long i = 0; i < rounds; i++) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			fail();
+		else
+			backed += is_backed(p);
+	}
+
+	void *big = mmap(NULL, 1ULL << 40, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *heap = malloc(64 << 20);
+
+	printf("big mmap %s\n", big == MAP_FAILED ? "failed" : "ok");
+	printf("malloc %s\n", heap ? "ok" : "failed");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4 || (strcmp(argv[1], "threads") != 0 &&
-			  strcmp(argv[1], "signal") != 0)) {
-		fprintf(stderr, "usage: mmap-race threads|signal LEN ROUNDS\n");
+			  strcmp(argv[1], "signal") != 0 &&
+			  strcmp(argv[1], "many") != 0)) {
+		fprintf(stderr, "usage: mmap-race threads|signal|many LEN ROUNDS\n");
 		return 2;
 	}
 	len = strtoull(argv[2], NULL, 0);
@@ -179,8 +205,10 @@ int main(int argc, char **argv)
 	signal(SIGSEGV, on_sigsegv);
 	if (strcmp(argv[1], "threads") == 0)
 		run_threads();
-	else
+	else if (strcmp(argv[1], "signal") == 0)
 		run_signal();
+	else
+		run_many();
 	printf("backed %ld\n", backed);
 	printf("failures %ld\n", failures);
 	return failures != 0;

@@ -189,6 +189,16 @@ START_TEST(config_unknown_variable_names)
 }
 END_TEST
 
+START_TEST(attachment_limit_keeps_a_quarter)
+{
+	/* x86_64: 256 units of 512 GiB below 47 bits, 64 stay free. */
+	ck_assert_uint_eq(shim_attachment_limit(512ULL << 30), 192);
+	ck_assert_uint_eq(shim_attachment_limit(1ULL << 47), 1);
+	ck_assert_uint_eq(shim_attachment_limit(0), 1);
+	ck_assert_uint_eq(shim_attachment_limit(2ULL << 20), 65536);
+}
+END_TEST
+
 START_TEST(config_first_error_is_kept)
 {
 	struct fake_env env = { .count = 0 };
@@ -677,6 +687,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, config_malformed_cases);
 	tcase_add_test(tc, config_first_error_is_kept);
 	tcase_add_test(tc, config_unknown_variable_names);
+	tcase_add_test(tc, attachment_limit_keeps_a_quarter);
 	tcase_add_test(tc, config_off_silences_everything);
 	tcase_add_test(tc, config_file_values);
 	tcase_add_test(tc, config_environment_wins_over_file);

@@ -53,6 +53,16 @@ out=$(under_fake "$builddir/tests/shim/fd-reuse" emfile 2097152 2>&1)
 expect "EMFILE while probing: the next mapping is backed" \
 	"first backed no|second backed yes" "$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 
+# 4. Each attachment takes a 512 GiB unit of address space, and only about
+#    250 fit: the shim keeps a quarter for the program (192 attachments)
+#    and passes further mappings through, saying so once.
+: >"$dir/shim.log"
+out=$(under_fake "$race" many 2097152 260 2>&1)
+expect "260 mappings: 192 backed, the program still gets 1 TiB and malloc" \
+	"big mmap ok|malloc ok|backed 192|failures 0" "$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+expect "260 mappings: one line says why the rest pass through" 1 \
+	"$(grep -c 'too little address space' "$dir/shim.log")"
+
 [ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"
 echo "1..$n"
 [ "$failed" = 0 ]
