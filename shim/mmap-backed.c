@@ -9,6 +9,8 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "attach-table.h"
@@ -95,6 +97,11 @@ static bool describe_file(int fd, char *path, size_t path_size,
 	file->deleted = st->st_nlink == 0;
 	file->file_size = (uint64_t)st->st_size;
 	file->access_mode = fl & O_ACCMODE;
+
+	struct statvfs vfs;
+
+	file->noexec = fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC);
+	file->page_size = page_size();
 	return true;
 }
 
@@ -340,6 +347,67 @@ static void release(const struct shim_mapping *e)
 }
 
 /*
+ * What the kernel keeps in a mapping's VmFlags that a conversion must carry
+ * over: "lo" (mlock) and "dc" (MADV_DONTFORK).  Read from /proc/self/smaps
+ * without stdio; the mmap lock serialises the static buffers.
+ */
+struct kept_flags {
+	bool locked, dontfork;
+};
+
+static void scan_vm_flags(const char *line, struct kept_flags *kept)
+{
+	for (const char *p = line + 8; *p; p++) {
+		if (p[0] == ' ' && p[1] == 'l' && p[2] == 'o' && (!p[3] || p[3] == ' '))
+			kept->locked = true;
+		if (p[0] == ' ' && p[1] == 'd' && p[2] == 'c' && (!p[3] || p[3] == ' '))
+			kept->dontfork = true;
+	}
+}
+
+static struct kept_flags kept_flags_of(uintptr_t start)
+{
+	static char chunk[4096], line[512];
+	struct kept_flags kept = { false, false };
+	bool in_target = false;
+	size_t used = 0;
+	int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return kept;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (chunk[i] != '\n') {
+				if (used < sizeof(line) - 1)
+					line[used++] = chunk[i];
+				continue;
+			}
+			line[used] = '\0';
+			used = 0;
+			if (strncmp(line, "VmFlags:", 8) == 0) {
+				if (in_target) {
+					scan_vm_flags(line, &kept);
+					close(fd);
+					return kept;
+				}
+			} else if (strchr(line, '-') && line[0] != ' ' &&
+				   strchr(line, ':') > strchr(line, '-')) {
+				/* A mapping's first line: "start-end perms ..." */
+				uintptr_t a = 0;
+
+				for (const char *p = line; *p && *p != '-'; p++)
+					a = a * 16 + (uintptr_t)(*p <= '9' ? *p - '0' :
+								 (*p | 0x20) - 'a' + 10);
+				in_target = a == start;
+			}
+		}
+	}
+	close(fd);
+	return kept;
+}
+
+/*
  * Turns a backed file mapping into a plain one at the same address, so
  * that a call the attachment cannot take (partial munmap, mprotect,
  * mremap) can be applied to it.  The plain mapping replaces the whole
@@ -359,9 +427,14 @@ static int convert(int index, struct shim_range *tail)
 		errno = EINVAL;
 		return -1;
 	}
+	struct kept_flags kept = kept_flags_of(e.addr);
 	void *at = raw_mmap((void *)e.addr, e.region_size, e.prot,
 			    MAP_SHARED | MAP_FIXED, e.file_fd, (off_t)e.offset);
 
+	if (at == (void *)e.addr && kept.dontfork)
+		raw_madvise(at, e.region_size, MADV_DONTFORK);
+	if (at == (void *)e.addr && kept.locked)
+		syscall(SYS_mlock, at, e.len);
 	if (at != (void *)e.addr) {
 		shim_log(SHIM_LOG_ERROR,
 			 "cannot remap region %s as a plain mapping: %s",
@@ -648,62 +721,102 @@ int mmap_backed_mprotect(void *addr, size_t len, int prot)
 	return raw_mprotect(addr, len, prot);
 }
 
-int mmap_backed_madvise(void *addr, size_t len, int advice)
+/* madvise() on [a, a+len) inside backed mapping e.  Lock held. */
+static int advise_backed(const struct shim_mapping *e, uintptr_t a, size_t len,
+			 int advice)
 {
-	uintptr_t a = (uintptr_t)addr;
-
-	if (!lock())
-		return -1;
-	int i = len ? mmap_table_find_overlap(-1, a, len) : -1;
-
-	if (i < 0) {
-		unlock();
-		return raw_madvise(addr, len, advice);
-	}
-
-	const struct shim_mapping e = *mmap_table_at(i);
-	bool inside = a >= e.addr && a + len <= e.addr + e.len;
-	enum shim_madvise_rule rule = inside ?
-		shim_madvise_rule(advice, covers(&e, a, len), e.file_backed) :
-		SHIM_MADV_EINVAL;
-	int rc = 0;
+	enum shim_madvise_rule rule = shim_madvise_rule(advice, covers(e, a, len),
+							e->file_backed);
 
 	switch (rule) {
 	case SHIM_MADV_SUCCEED:
-		break;
+		return 0;
 	case SHIM_MADV_WHOLE:
-		rc = raw_madvise((void *)e.addr, e.region_size, advice);
-		break;
+		return raw_madvise((void *)e->addr, e->region_size, advice);
 	case SHIM_MADV_KERNEL:
-		rc = raw_madvise(addr, len, advice);
-		break;
+		return raw_madvise((void *)a, len, advice);
 	case SHIM_MADV_PUNCH:
 		/* What MADV_REMOVE does to a shared file mapping. */
-		if (!(e.prot & PROT_WRITE)) {
+		if (!(e->prot & PROT_WRITE)) {
 			errno = EACCES;
-			rc = -1;
-			break;
+			return -1;
 		}
-		if (!fd_is(e.file_fd, e.file_dev, e.file_ino)) {
-			say_descriptor_lost(&e);
+		if (!fd_is(e->file_fd, e->file_dev, e->file_ino)) {
+			say_descriptor_lost(e);
 			errno = EINVAL;
-			rc = -1;
-			break;
+			return -1;
 		}
-		rc = fallocate(e.file_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       (off_t)(e.offset + (a - e.addr)),
-			       (off_t)page_round(len));
-		break;
+		return fallocate(e->file_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				 (off_t)(e->offset + (a - e->addr)),
+				 (off_t)page_round(len));
 	case SHIM_MADV_EINVAL:
-		shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
-			      "madvise(%p, %zu, %d) on a backed mapping fails with EINVAL",
-			      addr, len, advice);
-		errno = EINVAL;
-		rc = -1;
 		break;
 	}
+	shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+		      "madvise(advice %d) on part of a backed mapping fails with EINVAL",
+		      advice);
+	errno = EINVAL;
+	return -1;
+}
+
+/* The entry overlapping [pos, end) that starts lowest; -1 if none. */
+static int lowest_overlap(uintptr_t pos, uintptr_t end)
+{
+	int best = -1;
+
+	for (int i = mmap_table_find_overlap(-1, pos, end - pos); i >= 0;
+	     i = mmap_table_find_overlap(i, pos, end - pos))
+		if (best < 0 || mmap_table_at(i)->addr < mmap_table_at(best)->addr)
+			best = i;
+	return best;
+}
+
+/*
+ * Like the kernel, a range may span several mappings: plain parts go to
+ * the kernel, backed parts follow the rules of shim_madvise_rule(), and a
+ * hole (also the rest of an attachment beyond what the program mapped)
+ * makes the result ENOMEM after everything else was applied.  Another
+ * error stops the walk.
+ */
+int mmap_backed_madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + page_round(len), pos = a;
+	bool hole = false;
+
+	if (len == 0 || (a & (page_size() - 1)) || end < a)
+		return raw_madvise(addr, len, advice);
+	if (!lock())
+		return -1;
+	for (int i = lowest_overlap(pos, end); i >= 0; i = lowest_overlap(pos, end)) {
+		const struct shim_mapping e = *mmap_table_at(i);
+		uintptr_t lo = e.addr > pos ? e.addr : pos;
+		uintptr_t hi = e.addr + e.len < end ? e.addr + e.len : end;
+
+		if (pos < e.addr && raw_madvise((void *)pos, e.addr - pos, advice) != 0) {
+			if (errno != ENOMEM)
+				goto fail;
+			hole = true;
+		}
+		if (lo < hi && advise_backed(&e, lo, hi - lo, advice) != 0)
+			goto fail;
+		if (end > e.addr + e.len)
+			hole = true;	/* the attachment beyond the mapping */
+		pos = e.addr + e.region_size < end ? e.addr + e.region_size : end;
+	}
+	if (pos < end && raw_madvise((void *)pos, end - pos, advice) != 0) {
+		if (errno != ENOMEM)
+			goto fail;
+		hole = true;
+	}
 	unlock();
-	return rc;
+	if (hole) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+fail:
+	unlock();
+	return -1;
 }
 
 void mmap_backed_lock_for_fork(void)

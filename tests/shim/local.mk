@@ -75,3 +75,8 @@ check_PROGRAMS += tests/shim/fd-reuse
 tests_shim_fd_reuse_SOURCES = tests/shim/fd-reuse.c
 TESTS += tests/shim/test-shim-fds.sh
 dist_noinst_SCRIPTS += tests/shim/test-shim-fds.sh
+
+# Calls whose results must be the kernel's, with and without the shim.
+check_PROGRAMS += tests/shim/mmap-fidelity
+tests_shim_mmap_fidelity_SOURCES = tests/shim/mmap-fidelity.c
+

@@ -319,6 +319,17 @@ START_TEST(file_rules)
 	ck_assert(!shim_mmap_file_ok(&config, &f, 0, len, PROT_READ, why, sizeof(why)));
 	assert_mentions(why, "not a regular file");
 	f.regular = true;
+	/* The kernel's own errors (EINVAL, EPERM) stay the kernel's. */
+	f.page_size = 4096;
+	ck_assert(!shim_mmap_file_ok(&config, &f, 100, MiB, PROT_READ, why, sizeof(why)));
+	assert_mentions(why, "not page-aligned");
+	ck_assert(shim_mmap_file_ok(&config, &f, 4096, MiB, PROT_READ, why, sizeof(why)));
+	f.noexec = true;
+	ck_assert(!shim_mmap_file_ok(&config, &f, 0, len, PROT_READ | PROT_EXEC, why,
+				     sizeof(why)));
+	assert_mentions(why, "noexec");
+	ck_assert(shim_mmap_file_ok(&config, &f, 0, len, PROT_READ, why, sizeof(why)));
+	f.noexec = false;
 	f.path = "/dev/shm/PostgreSQL.1";
 	ck_assert(!shim_mmap_file_ok(&config, &f, 0, len, PROT_READ, why, sizeof(why)));
 	assert_mentions(why, "not in MSHARE_SHIM_FILES");
@@ -412,6 +423,9 @@ START_TEST(madvise_rules)
 	ck_assert_int_eq(shim_madvise_rule(MADV_FREE, true, true), SHIM_MADV_EINVAL);
 	ck_assert_int_eq(shim_madvise_rule(MADV_WIPEONFORK, true, false), SHIM_MADV_EINVAL);
 	ck_assert_int_eq(shim_madvise_rule(12345, true, true), SHIM_MADV_EINVAL);
+	/* What the kernel does on a shared mapping: nothing to clear. */
+	ck_assert_int_eq(shim_madvise_rule(MADV_KEEPONFORK, false, true), SHIM_MADV_SUCCEED);
+	ck_assert_int_eq(shim_madvise_rule(MADV_KEEPONFORK, true, false), SHIM_MADV_SUCCEED);
 }
 END_TEST
 

@@ -307,6 +307,26 @@ expect "VmPTE: with the shim processes 2-8 grow by < 16 kB" 7 \
 	"$(sed -n '2,8p' "$work/pte.backed" | awk '$1 < 16' | wc -l)"
 expect "VmPTE: no region left" 0 "$(regions)"
 
+# Results the kernel gives, errno by errno, with and without the shim
+# (strict): madvise over a plain and a backed mapping, MADV_KEEPONFORK,
+# DONTFORK and mlock kept by a conversion, and mmap's own EINVAL (offset)
+# and EPERM (PROT_EXEC on noexec) not turned into ENOMEM.
+cp "$builddir/tests/shim/mmap-fidelity" "$work/fidelity"
+mkdir -p "$work/nx" && mount -t tmpfs -o noexec,size=16m tmpfs "$work/nx"
+truncate -s 8M "$work/f/fid" "$work/nx/fid"
+"$work/fidelity" "$work/f/fid" "$work/nx/fid" >"$work/fid.plain" 2>&1
+shim env MSHARE_SHIM_MODE=strict MSHARE_SHIM_FILES="$work/f/*:$work/nx/*" \
+	"$work/fidelity" "$work/f/fid" "$work/nx/fid" >"$work/fid.shim" 2>&1
+expect "fidelity: the mapping is backed under the shim" "backed yes" "$(head -n1 "$work/fid.shim")"
+if cmp -s "$work/fid.plain" "$work/fid.shim" 2>/dev/null ||
+   [ "$(tail -n +2 "$work/fid.plain")" = "$(tail -n +2 "$work/fid.shim")" ]; then
+	ok "fidelity: every result as the kernel's ($(($(wc -l <"$work/fid.plain") - 1)) cases)"
+else
+	not_ok "fidelity: every result as the kernel's"
+	diff "$work/fid.plain" "$work/fid.shim" | sed 's/^/#   /'
+fi
+umount "$work/nx"
+
 # The shim's descriptors of a backed file mapping, after the program closed
 # every fd and put its data file on the numbers (tests/shim/fd-reuse.c):
 # the conversion cannot map the file any more and fails (EINVAL) instead
