@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pathglob.h"
@@ -425,4 +426,12 @@ bool shim_config_unknown_variable(const char *const *envp, char *name,
 		return true;
 	}
 	return false;
+}
+
+bool shim_config_file_trusted(const struct stat *file, const struct stat *dir)
+{
+	return S_ISREG(file->st_mode) && file->st_uid == 0 &&
+	       !(file->st_mode & (S_IWGRP | S_IWOTH)) &&
+	       S_ISDIR(dir->st_mode) && dir->st_uid == 0 &&
+	       !(dir->st_mode & (S_IWGRP | S_IWOTH));
 }

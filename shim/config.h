@@ -71,6 +71,14 @@ void shim_config_load(struct shim_config *config,
 bool shim_config_unknown_variable(const char *const *envp, char *name,
 				  size_t size);
 
+/*
+ * May a set-user-ID program read its configuration from this file?  Only
+ * if it is a regular file owned by root that no one else may write, in a
+ * directory owned by root that no one else may write (file: lstat()).
+ */
+struct stat;
+bool shim_config_file_trusted(const struct stat *file, const struct stat *dir);
+
 /* Is this executable basename one the shim should act in? */
 bool shim_config_exe_selected(const struct shim_config *config,
 			      const char *exe_basename);

@@ -6,12 +6,15 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attach-table.h"
@@ -37,17 +40,39 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 __thread bool shim_inside_call __attribute__((tls_model("initial-exec")));
 
 /*
- * In a setuid/setgid program (secure execution) the variables that name
- * files are ignored: otherwise whoever starts the program would choose a
- * file it appends to or reads with the program's privileges.
+ * Secure execution (set-user-ID/gid programs, file capabilities: the
+ * loader sets AT_SECURE) means that whoever starts the program is not
+ * trusted with it.  Then the environment is ignored altogether: the
+ * configuration comes only from SHIM_SECURE_CONFIG, and only if root owns
+ * it and its directory and nobody else can write them; else the shim stays
+ * off.  So the caller chooses neither segments, files, mount point nor log
+ * file, and no debug line with addresses reaches the caller's stderr.
  */
+static bool secure;
+static bool secure_config_trusted;
+
+static bool trusted_by_root(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat file_st, dir_st;
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return false;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return lstat(path, &file_st) == 0 && stat(dir[0] ? dir : "/", &dir_st) == 0 &&
+	       shim_config_file_trusted(&file_st, &dir_st);
+}
+
 static const char *environment_value(const char *name, void *context)
 {
 	(void)context;
-	if (strcmp(name, "MSHARE_SHIM_LOG_FILE") == 0 ||
-	    strcmp(name, "MSHARE_SHIM_CONFIG") == 0)
-		return secure_getenv(name);
-	return getenv(name);
+	if (!secure)
+		return getenv(name);
+	if (strcmp(name, "MSHARE_SHIM_CONFIG") == 0 && secure_config_trusted)
+		return SHIM_SECURE_CONFIG;
+	return NULL;
 }
 
 /*
@@ -114,7 +139,8 @@ static void report_configuration(const struct shim_config *config)
 			 "MSHARE_SHIM_MODE=strict: shmget() and shmat() will fail with ENOMEM" :
 			 "the shim passes everything through");
 	}
-	if (shim_config_unknown_variable((const char *const *)environ, name,
+	if (!secure &&
+	    shim_config_unknown_variable((const char *const *)environ, name,
 					 sizeof(name)))
 		shim_log(SHIM_LOG_WARN, "%s is not a variable of the shim (ignored)",
 			 name);
@@ -125,7 +151,15 @@ static void set_up(void)
 	struct shim_config *config = &shim_state.config;
 
 	resolve_real_symbols(&shim_state.real);
+	secure = getauxval(AT_SECURE) != 0;
+	if (secure)
+		secure_config_trusted = trusted_by_root(SHIM_SECURE_CONFIG);
 	shim_config_load(config, environment_value, NULL);
+	if (secure && !secure_config_trusted)
+		config->mode = SHIM_MODE_OFF;
+	/* No addresses for whoever started a set-user-ID program. */
+	if (secure && config->log_level > SHIM_LOG_WARN)
+		config->log_level = SHIM_LOG_WARN;
 	if (config->mode == SHIM_MODE_OFF)
 		return;
 	find_progname(shim_state.progname, sizeof(shim_state.progname));

@@ -80,3 +80,10 @@ dist_noinst_SCRIPTS += tests/shim/test-shim-fds.sh
 check_PROGRAMS += tests/shim/mmap-fidelity
 tests_shim_mmap_fidelity_SOURCES = tests/shim/mmap-fidelity.c
 
+# Secure execution: a set-user-ID copy of a program linked with the shim.
+check_PROGRAMS += tests/shim/secure-probe
+tests_shim_secure_probe_SOURCES = tests/shim/secure-probe.c
+tests_shim_secure_probe_LDADD = shim/libmshare-shim.la
+tests_shim_secure_probe_LDFLAGS = -no-install
+TESTS += tests/shim/test-shim-secure.sh
+dist_noinst_SCRIPTS += tests/shim/test-shim-secure.sh

@@ -189,6 +189,31 @@ START_TEST(config_unknown_variable_names)
 }
 END_TEST
 
+START_TEST(secure_config_needs_root_everywhere)
+{
+	struct stat file = { .st_mode = S_IFREG | 0644, .st_uid = 0 };
+	struct stat dir = { .st_mode = S_IFDIR | 0755, .st_uid = 0 };
+
+	ck_assert(shim_config_file_trusted(&file, &dir));
+	file.st_uid = 1000;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_uid = 0;
+	file.st_mode = S_IFREG | 0664;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_mode = S_IFREG | 0646;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_mode = S_IFLNK | 0777;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_mode = S_IFREG | 0600;
+	ck_assert(shim_config_file_trusted(&file, &dir));
+	dir.st_uid = 1000;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	dir.st_uid = 0;
+	dir.st_mode = S_IFDIR | 01777;	/* /tmp: anyone may swap the file */
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+}
+END_TEST
+
 START_TEST(attachment_limit_keeps_a_quarter)
 {
 	/* x86_64: 256 units of 512 GiB below 47 bits, 64 stay free. */
@@ -688,6 +713,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, config_first_error_is_kept);
 	tcase_add_test(tc, config_unknown_variable_names);
 	tcase_add_test(tc, attachment_limit_keeps_a_quarter);
+	tcase_add_test(tc, secure_config_needs_root_everywhere);
 	tcase_add_test(tc, config_off_silences_everything);
 	tcase_add_test(tc, config_file_values);
 	tcase_add_test(tc, config_environment_wins_over_file);
