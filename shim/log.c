@@ -120,15 +120,15 @@ bool shim_log_enabled(enum shim_log_level level)
 	return level <= log_level;
 }
 
-static void write_line(enum shim_log_level level, const char *fmt, va_list ap)
+static void write_line(const char *level_name, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
-static void write_line(enum shim_log_level level, const char *fmt, va_list ap)
+static void write_line(const char *level_name, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	int saved_errno = errno;	/* callers log between a failure and return */
 	size_t n = shim_format(line, sizeof(line), "mshare-shim[%s:%d]: %s: ",
-			       log_progname, (int)getpid(), level_names[level]);
+			       log_progname, (int)getpid(), level_name);
 
 	if (n < sizeof(line))
 		n += shim_vformat(line + n, sizeof(line) - n, fmt, ap);
@@ -159,7 +159,18 @@ void shim_log(enum shim_log_level level, const char *fmt, ...)
 	if (!shim_log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	write_line(level, fmt, ap);
+	write_line(level_names[level], fmt, ap);
+	va_end(ap);
+}
+
+void shim_log_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!shim_log_enabled(SHIM_LOG_WARN))
+		return;
+	va_start(ap, fmt);
+	write_line("notice", fmt, ap);
 	va_end(ap);
 }
 
@@ -173,6 +184,6 @@ void shim_log_once(enum shim_reason reason, enum shim_log_level level,
 	if (__atomic_exchange_n(&said_already[reason], 1, __ATOMIC_RELAXED))
 		return;
 	va_start(ap, fmt);
-	write_line(level, fmt, ap);
+	write_line(level_names[level], fmt, ap);
 	va_end(ap);
 }

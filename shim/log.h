@@ -29,6 +29,13 @@ void shim_log(enum shim_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
+ * Success worth knowing without asking for it (a region made, its page
+ * tables shared): printed at the default level, warn, and above, with the
+ * label "notice"; MSHARE_SHIM_LOG=error silences it.
+ */
+void shim_log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
  * "Say why once": the first message for a reason kind is logged, later
  * ones for the same kind are dropped (per process; a fork child inherits
  * what its parent already said).

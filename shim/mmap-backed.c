@@ -41,6 +41,7 @@
  */
 static pthread_mutex_t mmap_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool swept;
+static bool said_anon_backed;	/* under the mmap lock */
 
 static const struct shim_config *config(void)
 {
@@ -292,6 +293,12 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
 		return unbacked(saved == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
 				SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
 				prot, flags, fd, offset);
+	/* The first says so at the default level; the rest at info. */
+	if (!said_anon_backed) {
+		said_anon_backed = true;
+		shim_log_notice("anonymous shared memory of %zu bytes is backed by an msharefs region: this process and its fork children share its page tables",
+				len);
+	}
 	shim_log(SHIM_LOG_INFO, "anonymous shared mmap of %zu bytes backed by an msharefs region at %p",
 		 len, at);
 	return at;

@@ -249,9 +249,8 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 	pthread_mutex_unlock(&create_lock);
 
 	if (made) {
-		shim_log(SHIM_LOG_INFO,
-			 "segment key 0x%08x id %d (%zu bytes) is backed by region %s/%s",
-			 (unsigned)key, shmid, size, config()->mount, name);
+		shim_log_notice("segment key 0x%08x id %d (%zu bytes) is backed by msharefs region %s/%s: the processes attaching it share its page tables",
+				(unsigned)key, shmid, size, config()->mount, name);
 		return shmid;
 	}
 	if (strict()) {

@@ -41,6 +41,9 @@ expect "threads: both shared mappers are backed" "backed 2" \
 expect "threads: no failed call, no wrong data, no SIGSEGV" "failures 0" \
 	"$(echo "$out" | grep -e '^failures' -e SIGSEGV | tr '\n' ' ' | sed 's/ $//')"
 
+expect "threads: one notice at the default log level says the memory is backed" 1 \
+	"$(grep -c 'notice: anonymous shared memory of 2097152 bytes is backed by an msharefs region' "$dir/shim.log")"
+
 # 2. A signal handler's mprotect()/madvise() while its thread is inside the
 #    shim's mmap/munmap: no deadlock (timeout), no failure.
 out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)

@@ -131,7 +131,7 @@ count_files() {
 
 shmem_kb() { sed -n 's/^Shmem: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 
-echo "1..54"
+echo "1..55"
 
 # --- the mount ----------------------------------------------------------
 if [ "$fake" = 1 ]; then
@@ -145,6 +145,8 @@ expect_match "mshare_info holds the alignment" '^[0-9]+$' "$align"
 id=$(helper create "$(key 0)" 256M)
 remember_id "$id"
 expect_match "shmget(key, 256M, IPC_CREAT) under the shim" '^[0-9]+$' "$id"
+expect "the creator says so at the default log level, once" 1 \
+	"$(grep -c "notice: segment key 0x$(keyhex 0) id $id (268435456 bytes) is backed by msharefs region .*share its page tables" "$work/shim.log")"
 region=$(region_of "$id" 0)
 if [ -f "$region" ]; then ok "region $region exists"
 else not_ok "region for segment $id exists"; for f in "$mount"/* "$mount"/.*; do note "  $f"; done; fi
