@@ -23,6 +23,7 @@ enum variable {
 	VAR_MOUNT,
 	VAR_FILES,
 	VAR_ANON,
+	VAR_SYSLOG,
 	VAR_COUNT
 };
 
@@ -36,6 +37,7 @@ static const char *const variable_names[VAR_COUNT] = {
 	[VAR_MOUNT] = "MSHARE_SHIM_MOUNT",
 	[VAR_FILES] = "MSHARE_SHIM_FILES",
 	[VAR_ANON] = "MSHARE_SHIM_ANON",
+	[VAR_SYSLOG] = "MSHARE_SHIM_SYSLOG",
 };
 
 #define CONFIG_FILE_MAX 16384
@@ -318,6 +320,14 @@ static bool apply(struct shim_config *config, enum variable var,
 		}
 		config->anon_set = true;
 		return true;
+	case VAR_SYSLOG:
+		if (v[0] != '/') {
+			shim_format(why, why_size,
+				    "not an absolute path (the syslog socket, usually /dev/log)");
+			return false;
+		}
+		return copy_path(v, config->syslog_socket,
+				 sizeof(config->syslog_socket), why, why_size);
 	case VAR_COUNT:
 		break;
 	}

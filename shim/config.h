@@ -54,6 +54,7 @@ struct shim_config {
 	char log_file[PATH_MAX];		/* "" = stderr */
 	bool malformed;
 	char error[SHIM_ERROR_MAX];		/* the first problem found */
+	char syslog_socket[PATH_MAX];		/* MSHARE_SHIM_SYSLOG; "" = none */
 };
 
 /* Where values come from; the tests substitute their own environment. */

@@ -164,6 +164,7 @@ static void set_up(void)
 		return;
 	find_progname(shim_state.progname, sizeof(shim_state.progname));
 	shim_log_init(config->log_level, config->log_file, shim_state.progname);
+	shim_log_syslog_init(config->syslog_socket);
 	shim_state.exe_selected = shim_config_exe_selected(config,
 							   shim_state.progname);
 	if (shim_state.exe_selected)

@@ -23,6 +23,12 @@
 void shim_log_init(enum shim_log_level level, const char *log_file,
 		   const char *progname);
 
+/*
+ * MSHARE_SHIM_SYSLOG: each line is also sent to this datagram socket
+ * (/dev/log), facility user, in one send().
+ */
+void shim_log_syslog_init(const char *socket_path);
+
 bool shim_log_enabled(enum shim_log_level level);
 
 void shim_log(enum shim_log_level level, const char *fmt, ...)

@@ -73,6 +73,8 @@ dist_noinst_SCRIPTS += tests/shim/test-fake-mmap.sh
 # The shim's own descriptors in a program that takes over every fd number.
 check_PROGRAMS += tests/shim/fd-reuse
 tests_shim_fd_reuse_SOURCES = tests/shim/fd-reuse.c
+check_PROGRAMS += tests/shim/syslog-sink
+tests_shim_syslog_sink_SOURCES = tests/shim/syslog-sink.c
 TESTS += tests/shim/test-shim-fds.sh
 dist_noinst_SCRIPTS += tests/shim/test-shim-fds.sh
 

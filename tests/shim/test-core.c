@@ -160,6 +160,10 @@ START_TEST(config_malformed_cases)
 	/* Relative: a log file in each process's working directory. */
 	assert_error_mentions(load_one("MSHARE_SHIM_LOG_FILE", "shim.log"),
 			      "MSHARE_SHIM_LOG_FILE", "not an absolute path");
+	assert_error_mentions(load_one("MSHARE_SHIM_SYSLOG", "log"),
+			      "MSHARE_SHIM_SYSLOG", "not an absolute path");
+	ck_assert_str_eq(load_one("MSHARE_SHIM_SYSLOG", "/dev/log"), "");
+	ck_assert_str_eq(config.syslog_socket, "/dev/log");
 	assert_error_mentions(load_one("MSHARE_SHIM_CONFIG", "/nonexistent/shim.conf"),
 			      "MSHARE_SHIM_CONFIG", "/nonexistent/shim.conf",
 			      "cannot open");

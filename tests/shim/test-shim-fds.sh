@@ -55,5 +55,18 @@ expect "relative name: no file in the working directory" no \
 	"$([ -e "$work/rel.log" ] && echo yes || echo no)"
 expect_match "relative name: refused as a configuration error" \
 	"MSHARE_SHIM_LOG_FILE='rel.log': not an absolute path" "$(cat "$work/err4")"
+# 5. MSHARE_SHIM_SYSLOG: each line also goes to the syslog socket, one
+#    datagram (facility user), even after the program took the descriptor.
+sink=$builddir/tests/shim/syslog-sink
+"$sink" "$work/log.sock" 1 >"$work/sink.out" &
+sink_pid=$!
+i=0
+while [ ! -s "$work/sink.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+shim MSHARE_SHIM_SYSLOG="$work/log.sock" "$prog" log "$work/data5" 2>/dev/null
+wait "$sink_pid"
+expect_match "syslog: the line arrived as <12>mshare-shim[...]: warn: ..." \
+	'^<12>mshare-shim\[fd-reuse:[0-9]+\]: warn: SysV shared memory passes through unbacked' \
+	"$(sed -n 2p "$work/sink.out")"
+expect "syslog: the program's data file holds only its data" data "$(cat "$work/data5")"
 echo "1..$n"
 [ "$failed" = 0 ]
