@@ -553,24 +553,27 @@ static int clear_the_way(uintptr_t addr, uintptr_t end, const char *call,
 	*whole_count = 0;
 	if (check_anon_whole(addr, len, call, EINVAL, true) != 0)
 		return -1;
+	/* First what can fail, before any mapping leaves the table. */
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len)) {
+		if (covers(mmap_table_at(i), addr, len))
+			continue;
+		if (convert(i, &left->range[left->count]) != 0)
+			return -1;
+		left->count++;
+	}
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
 		struct shim_mapping *e = mmap_table_at(i);
-		struct shim_range *r = &left->range[left->count];
 
-		if (!covers(e, addr, len)) {
-			if (convert(i, r) != 0)
-				return -1;
-			left->count++;
-			continue;
-		}
+		/* Whole attachments only: a reservation replaces no part. */
 		if (reserve &&
 		    raw_mmap((void *)e->addr, e->region_size, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 			     MAP_FIXED, -1, 0) != (void *)e->addr)
 			return -1;
-		r->lo = e->addr;
-		r->hi = e->addr + e->region_size;
+		left->range[left->count].lo = e->addr;
+		left->range[left->count].hi = e->addr + e->region_size;
 		left->count++;
 		whole[(*whole_count)++] = *e;
 		mmap_table_remove(i);
@@ -600,6 +603,9 @@ static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
 	/* whole and left are static: the lock serialises their users. */
 	if (clear_the_way(a, end, "mmap(MAP_FIXED)", true, &left, whole,
 			  &whole_count) != 0) {
+		/* Mappings already swapped for reservations are gone. */
+		for (int i = 0; i < whole_count; i++)
+			release(&whole[i]);
 		unlock();
 		return MAP_FAILED;
 	}
