@@ -139,7 +139,18 @@ int main(int argc, char **argv)
 	       WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "yes" : "no");
 	munmap(p, LEN);
 
-	/* 4. The kernel's errors for mmap itself. */
+	/* 4. MAP_FIXED over the whole mapping replaces it. */
+	p = map_it(fd);
+	p[0] = 'x';
+
+	char *r = mmap(p, LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	printf("MAP_FIXED over the mapping: %s, reads %d\n",
+	       r == p ? "same address" : "moved", r == p ? r[0] : -1);
+	report("munmap of the replacement", munmap(p, LEN));
+
+	/* 5. The kernel's errors for mmap itself. */
 	void *q = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 100);
 
 	report("mmap at an unaligned offset", q == MAP_FAILED ? -1 : 0);
