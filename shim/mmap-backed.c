@@ -800,7 +800,8 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 		return raw_madvise(addr, len, advice);
 	if (!lock())
 		return -1;
-	for (int i = lowest_overlap(pos, end); i >= 0; i = lowest_overlap(pos, end)) {
+	for (int i = lowest_overlap(pos, end); pos < end && i >= 0;
+	     i = pos < end ? lowest_overlap(pos, end) : -1) {
 		const struct shim_mapping e = *mmap_table_at(i);
 		uintptr_t lo = e.addr > pos ? e.addr : pos;
 		uintptr_t hi = e.addr + e.len < end ? e.addr + e.len : end;

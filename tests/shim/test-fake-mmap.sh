@@ -44,6 +44,14 @@ expect "threads: no failed call, no wrong data, no SIGSEGV" "failures 0" \
 expect "threads: one notice at the default log level says the memory is backed" 1 \
 	"$(grep -c 'notice: anonymous shared memory of 2097152 bytes is backed by an msharefs region' "$dir/shim.log")"
 
+# 1b. The calls on a backed anonymous mapping (mmap-helper anonfork, as in
+#     the VM): fork, partial munmap, mremap, madvise, munmap.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" anonfork 8388608 2>&1 | tr '\n' '|')
+expect "anonymous: fork, EINVAL, ENOMEM, madvise, munmap as documented" \
+	"backed|child sees parent backed|parent sees from child|partial munmap -1 Invalid argument|mremap Cannot allocate memory|madvise dontneed 0|text kept from child|munmap 0|" \
+	"$out"
+
 # 2. A signal handler's mprotect()/madvise() while its thread is inside the
 #    shim's mmap/munmap: no deadlock (timeout), no failure.
 out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)
