@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/mman.h>
 
 #include "interpose-mmap.h"
@@ -125,4 +126,54 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 	if (!table_is_ours(addr, len))
 		return raw_madvise(addr, len, advice);
 	return mmap_backed_madvise(addr, len, advice);
+}
+
+/*
+ * mlock() and friends: the kernel's answer, and a note for conversions
+ * when a backed mapping is concerned (the kernel ignores mlock on an
+ * attachment, see mmap-table.h).
+ */
+SHIM_EXPORT int mlock(const void *addr, size_t len)
+{
+	int rc = raw_mlock(addr, len);
+
+	if (rc == 0 && table_is_ours((void *)addr, len))
+		mmap_backed_note_mlock(addr, len, true);
+	return rc;
+}
+
+SHIM_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
+{
+	int rc = raw_mlock2(addr, len, flags);
+
+	if (rc == 0 && table_is_ours((void *)addr, len))
+		mmap_backed_note_mlock(addr, len, true);
+	return rc;
+}
+
+SHIM_EXPORT int munlock(const void *addr, size_t len)
+{
+	int rc = raw_munlock(addr, len);
+
+	if (rc == 0 && table_is_ours((void *)addr, len))
+		mmap_backed_note_mlock(addr, len, false);
+	return rc;
+}
+
+SHIM_EXPORT int mlockall(int flags)
+{
+	int rc = raw_mlockall(flags);
+
+	if (rc == 0 && (flags & MCL_CURRENT) && table_is_ours(NULL, SIZE_MAX))
+		mmap_backed_note_mlock(NULL, SIZE_MAX, true);
+	return rc;
+}
+
+SHIM_EXPORT int munlockall(void)
+{
+	int rc = raw_munlockall();
+
+	if (rc == 0 && table_is_ours(NULL, SIZE_MAX))
+		mmap_backed_note_mlock(NULL, SIZE_MAX, false);
+	return rc;
 }

@@ -440,8 +440,8 @@ static int convert(int index, struct shim_range *tail)
 
 	if (at == (void *)e.addr && kept.dontfork)
 		raw_madvise(at, e.region_size, MADV_DONTFORK);
-	if (at == (void *)e.addr && kept.locked)
-		syscall(SYS_mlock, at, e.len);
+	if (at == (void *)e.addr && (kept.locked || e.mlocked))
+		raw_mlock(at, e.len);
 	if (at != (void *)e.addr) {
 		shim_log(SHIM_LOG_ERROR,
 			 "cannot remap region %s as a plain mapping: %s",
@@ -831,6 +831,20 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 fail:
 	unlock();
 	return -1;
+}
+
+void mmap_backed_note_mlock(const void *addr, size_t len, bool locked)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	if (len == SIZE_MAX)
+		a = 0;
+	if (!lock())
+		return;
+	for (int i = mmap_table_find_overlap(-1, a, len); i >= 0;
+	     i = mmap_table_find_overlap(i, a, len))
+		mmap_table_at(i)->mlocked = locked;
+	unlock();
 }
 
 void mmap_backed_lock_for_fork(void)

@@ -42,6 +42,12 @@ struct shim_mapping {
 	int prot;
 	int flags;		/* the caller's mmap flags */
 	bool lock_inherited;	/* fork child could not take its own lock */
+	/*
+	 * The program mlock()ed it.  The kernel ignores mlock on an
+	 * attachment (VM_DONTEXPAND makes it VM_SPECIAL), so a conversion
+	 * must apply it to the plain mapping from this note.
+	 */
+	bool mlocked;
 	char name[SHIM_MMAP_NAME_MAX];	/* file: the region's name */
 };
 
