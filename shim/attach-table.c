@@ -81,3 +81,8 @@ void attach_table_unlock_after_fork(void)
 {
 	pthread_mutex_unlock(&table_lock);
 }
+
+unsigned attach_table_count(void)
+{
+	return __atomic_load_n(&used, __ATOMIC_ACQUIRE);
+}

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pathglob.h"
@@ -22,6 +23,7 @@ enum variable {
 	VAR_MOUNT,
 	VAR_FILES,
 	VAR_ANON,
+	VAR_SYSLOG,
 	VAR_COUNT
 };
 
@@ -35,6 +37,7 @@ static const char *const variable_names[VAR_COUNT] = {
 	[VAR_MOUNT] = "MSHARE_SHIM_MOUNT",
 	[VAR_FILES] = "MSHARE_SHIM_FILES",
 	[VAR_ANON] = "MSHARE_SHIM_ANON",
+	[VAR_SYSLOG] = "MSHARE_SHIM_SYSLOG",
 };
 
 #define CONFIG_FILE_MAX 16384
@@ -278,6 +281,11 @@ static bool apply(struct shim_config *config, enum variable var,
 			    "unknown log level (use error, warn, info or debug)");
 		return false;
 	case VAR_LOG_FILE:
+		/* Relative: a file in whatever directory each process is in. */
+		if (v[0] != '/') {
+			shim_format(why, why_size, "not an absolute path");
+			return false;
+		}
 		return copy_path(v, config->log_file, sizeof(config->log_file),
 				 why, why_size);
 	case VAR_SHM:
@@ -304,8 +312,22 @@ static bool apply(struct shim_config *config, enum variable var,
 	case VAR_ANON:
 		if (!shim_size_parse(v, &config->anon_min, why, why_size))
 			return false;
+		/* 0 reads like "off" but would back every size: refuse it. */
+		if (config->anon_min == 0) {
+			shim_format(why, why_size,
+				    "0 would back every anonymous shared mapping (unset it to back none)");
+			return false;
+		}
 		config->anon_set = true;
 		return true;
+	case VAR_SYSLOG:
+		if (v[0] != '/') {
+			shim_format(why, why_size,
+				    "not an absolute path (the syslog socket, usually /dev/log)");
+			return false;
+		}
+		return copy_path(v, config->syslog_socket,
+				 sizeof(config->syslog_socket), why, why_size);
 	case VAR_COUNT:
 		break;
 	}
@@ -384,4 +406,42 @@ bool shim_config_exe_selected(const struct shim_config *config,
 			return false;
 		p = colon + 1;
 	}
+}
+
+bool shim_config_unknown_variable(const char *const *envp, char *name,
+				  size_t size)
+{
+	static const char prefix[] = "MSHARE_SHIM_";
+
+	for (; envp && *envp; envp++) {
+		const char *entry = *envp;
+		const char *eq = strchr(entry, '=');
+		size_t len = eq ? (size_t)(eq - entry) : strlen(entry);
+		bool known = len == strlen(CONFIG_FILE_VARIABLE) &&
+			     memcmp(entry, CONFIG_FILE_VARIABLE, len) == 0;
+
+		if (strncmp(entry, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		for (int var = 0; var < VAR_COUNT && !known; var++)
+			known = len == strlen(variable_names[var]) &&
+				memcmp(entry, variable_names[var], len) == 0;
+		if (known)
+			continue;
+		if (size) {
+			size_t n = len < size - 1 ? len : size - 1;
+
+			memcpy(name, entry, n);
+			name[n] = '\0';
+		}
+		return true;
+	}
+	return false;
+}
+
+bool shim_config_file_trusted(const struct stat *file, const struct stat *dir)
+{
+	return S_ISREG(file->st_mode) && file->st_uid == 0 &&
+	       !(file->st_mode & (S_IWGRP | S_IWOTH)) &&
+	       S_ISDIR(dir->st_mode) && dir->st_uid == 0 &&
+	       !(dir->st_mode & (S_IWGRP | S_IWOTH));
 }

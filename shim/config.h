@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "keymatch.h"
@@ -53,6 +54,7 @@ struct shim_config {
 	char log_file[PATH_MAX];		/* "" = stderr */
 	bool malformed;
 	char error[SHIM_ERROR_MAX];		/* the first problem found */
+	char syslog_socket[PATH_MAX];		/* MSHARE_SHIM_SYSLOG; "" = none */
 };
 
 /* Where values come from; the tests substitute their own environment. */
@@ -61,6 +63,22 @@ typedef const char *(*shim_getenv_fn)(const char *name, void *context);
 /* Never fails: problems set malformed + error and keep safe defaults. */
 void shim_config_load(struct shim_config *config,
 		      shim_getenv_fn getenv_fn, void *context);
+
+/*
+ * Is there an MSHARE_SHIM_* name in envp ("NAME=value" strings) that is no
+ * variable of the shim's (a misspelling, say)?  Copies the first such name
+ * to name (size bytes).
+ */
+bool shim_config_unknown_variable(const char *const *envp, char *name,
+				  size_t size);
+
+/*
+ * May a set-user-ID program read its configuration from this file?  Only
+ * if it is a regular file owned by root that no one else may write, in a
+ * directory owned by root that no one else may write (file: lstat()).
+ */
+struct stat;
+bool shim_config_file_trusted(const struct stat *file, const struct stat *dir);
 
 /* Is this executable basename one the shim should act in? */
 bool shim_config_exe_selected(const struct shim_config *config,

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/mman.h>
 
 #include "interpose-mmap.h"
@@ -63,10 +64,16 @@ static inline bool mmap_is_ours(int flags)
 	       ((flags & MAP_FIXED) && mmap_table_in_use());
 }
 
-/* munmap & co. can only concern a backed mapping if one exists. */
-static inline bool table_is_ours(void)
+/*
+ * munmap & co. can only concern a backed mapping if one exists, and only
+ * if it overlaps their range: looked up without a lock, so calls on other
+ * ranges neither wait for each other nor for a thread in the slow path
+ * (and a signal handler can make them while its thread is in there).
+ */
+static inline bool table_is_ours(void *addr, size_t len)
 {
-	return __builtin_expect(mmap_table_in_use(), 0) && !shim_inside_call;
+	return __builtin_expect(mmap_table_in_use(), 0) && !shim_inside_call &&
+	       mmap_table_may_overlap((uintptr_t)addr, len);
 }
 
 SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -83,7 +90,7 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
-	if (!table_is_ours())
+	if (!table_is_ours(addr, len))
 		return raw_munmap(addr, len);
 	return mmap_backed_munmap(addr, len);
 }
@@ -101,21 +108,72 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size,
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (!table_is_ours())
+	/* old_size 0 duplicates a shared mapping: it still concerns old. */
+	if (!table_is_ours(old, old_size ? old_size : 1))
 		return raw_mremap(old, old_size, new_size, flags, new_addr);
 	return mmap_backed_mremap(old, old_size, new_size, flags, new_addr);
 }
 
 SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	if (!table_is_ours())
+	if (!table_is_ours(addr, len))
 		return raw_mprotect(addr, len, prot);
 	return mmap_backed_mprotect(addr, len, prot);
 }
 
 SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	if (!table_is_ours())
+	if (!table_is_ours(addr, len))
 		return raw_madvise(addr, len, advice);
 	return mmap_backed_madvise(addr, len, advice);
+}
+
+/*
+ * mlock() and friends: the kernel's answer, and a note for conversions
+ * when a backed mapping is concerned (the kernel ignores mlock on an
+ * attachment, see mmap-table.h).
+ */
+SHIM_EXPORT int mlock(const void *addr, size_t len)
+{
+	int rc = raw_mlock(addr, len);
+
+	if (rc == 0 && table_is_ours((void *)addr, len))
+		mmap_backed_note_mlock(addr, len, true);
+	return rc;
+}
+
+SHIM_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
+{
+	int rc = raw_mlock2(addr, len, flags);
+
+	if (rc == 0 && table_is_ours((void *)addr, len))
+		mmap_backed_note_mlock(addr, len, true);
+	return rc;
+}
+
+SHIM_EXPORT int munlock(const void *addr, size_t len)
+{
+	int rc = raw_munlock(addr, len);
+
+	if (rc == 0 && table_is_ours((void *)addr, len))
+		mmap_backed_note_mlock(addr, len, false);
+	return rc;
+}
+
+SHIM_EXPORT int mlockall(int flags)
+{
+	int rc = raw_mlockall(flags);
+
+	if (rc == 0 && (flags & MCL_CURRENT) && table_is_ours(NULL, SIZE_MAX))
+		mmap_backed_note_mlock(NULL, SIZE_MAX, true);
+	return rc;
+}
+
+SHIM_EXPORT int munlockall(void)
+{
+	int rc = raw_munlockall();
+
+	if (rc == 0 && table_is_ours(NULL, SIZE_MAX))
+		mmap_backed_note_mlock(NULL, SIZE_MAX, false);
+	return rc;
 }

@@ -6,18 +6,22 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attach-table.h"
 #include "config.h"
 #include "interpose-mmap.h"
 #include "log.h"
+#include "region.h"
 #include "shim-state.h"
 #include "sysv.h"
 #include "textfmt.h"
@@ -36,17 +40,39 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 __thread bool shim_inside_call __attribute__((tls_model("initial-exec")));
 
 /*
- * In a setuid/setgid program (secure execution) the variables that name
- * files are ignored: otherwise whoever starts the program would choose a
- * file it appends to or reads with the program's privileges.
+ * Secure execution (set-user-ID/gid programs, file capabilities: the
+ * loader sets AT_SECURE) means that whoever starts the program is not
+ * trusted with it.  Then the environment is ignored altogether: the
+ * configuration comes only from SHIM_SECURE_CONFIG, and only if root owns
+ * it and its directory and nobody else can write them; else the shim stays
+ * off.  So the caller chooses neither segments, files, mount point nor log
+ * file, and no debug line with addresses reaches the caller's stderr.
  */
+static bool secure;
+static bool secure_config_trusted;
+
+static bool trusted_by_root(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat file_st, dir_st;
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return false;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return lstat(path, &file_st) == 0 && stat(dir[0] ? dir : "/", &dir_st) == 0 &&
+	       shim_config_file_trusted(&file_st, &dir_st);
+}
+
 static const char *environment_value(const char *name, void *context)
 {
 	(void)context;
-	if (strcmp(name, "MSHARE_SHIM_LOG_FILE") == 0 ||
-	    strcmp(name, "MSHARE_SHIM_CONFIG") == 0)
-		return secure_getenv(name);
-	return getenv(name);
+	if (!secure)
+		return getenv(name);
+	if (strcmp(name, "MSHARE_SHIM_CONFIG") == 0 && secure_config_trusted)
+		return SHIM_SECURE_CONFIG;
+	return NULL;
 }
 
 /*
@@ -73,10 +99,12 @@ static void fork_prepare(void)
 {
 	sysv_lock_for_fork();
 	attach_table_lock_for_fork();
+	msharefs_probe_lock_for_fork();
 }
 
 static void fork_after(void)
 {
+	msharefs_probe_unlock_after_fork();
 	attach_table_unlock_after_fork();
 	sysv_unlock_after_fork();
 }
@@ -96,24 +124,51 @@ static void resolve_real_symbols(struct real_sysv *real)
 								   "shmctl");
 }
 
-static void set_up(void)
+/*
+ * Said only in the programs MSHARE_SHIM_EXE selects: with the shim in
+ * /etc/ld.so.preload, or a variable exported to a shell, one typo would
+ * otherwise reach the stderr of every program started.
+ */
+static void report_configuration(const struct shim_config *config)
 {
-	struct shim_config *config = &shim_state.config;
+	char name[64];
 
-	resolve_real_symbols(&shim_state.real);
-	shim_config_load(config, environment_value, NULL);
-	if (config->mode == SHIM_MODE_OFF)
-		return;
-	find_progname(shim_state.progname, sizeof(shim_state.progname));
-	shim_log_init(config->log_level, config->log_file, shim_state.progname);
 	if (config->malformed) {
 		shim_log(SHIM_LOG_ERROR, "configuration error: %s; %s", config->error,
 			 config->mode == SHIM_MODE_STRICT ?
 			 "MSHARE_SHIM_MODE=strict: shmget() and shmat() will fail with ENOMEM" :
 			 "the shim passes everything through");
 	}
+	if (!secure &&
+	    shim_config_unknown_variable((const char *const *)environ, name,
+					 sizeof(name)))
+		shim_log(SHIM_LOG_WARN, "%s is not a variable of the shim (ignored)",
+			 name);
+}
+
+static void set_up(void)
+{
+	struct shim_config *config = &shim_state.config;
+
+	resolve_real_symbols(&shim_state.real);
+	secure = getauxval(AT_SECURE) != 0;
+	if (secure)
+		secure_config_trusted = trusted_by_root(SHIM_SECURE_CONFIG);
+	shim_config_load(config, environment_value, NULL);
+	if (secure && !secure_config_trusted)
+		config->mode = SHIM_MODE_OFF;
+	/* No addresses for whoever started a set-user-ID program. */
+	if (secure && config->log_level > SHIM_LOG_WARN)
+		config->log_level = SHIM_LOG_WARN;
+	if (config->mode == SHIM_MODE_OFF)
+		return;
+	find_progname(shim_state.progname, sizeof(shim_state.progname));
+	shim_log_init(config->log_level, config->log_file, shim_state.progname);
+	shim_log_syslog_init(config->syslog_socket);
 	shim_state.exe_selected = shim_config_exe_selected(config,
 							   shim_state.progname);
+	if (shim_state.exe_selected)
+		report_configuration(config);
 	pthread_atfork(fork_prepare, fork_after, fork_child);
 	mmap_interpose_setup();
 	shim_log(SHIM_LOG_DEBUG, "set up: mode %s, executable %s %s",

@@ -36,6 +36,9 @@ shim_libmshare_shim_la_SOURCES = \
 	shim/sysv-create.c \
 	shim/sysv.h
 shim_libmshare_shim_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -pthread
+# The only configuration a set-user-ID program reads (see interpose.c).
+shim_libmshare_shim_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSHIM_SECURE_CONFIG='"$(sysconfdir)/libmshare-shim/secure.conf"'
 shim_libmshare_shim_la_LDFLAGS = -module -avoid-version -shared -pthread
 shim_libmshare_shim_la_LIBADD = shim/libmshare-shim-core.la -ldl
 

@@ -13,14 +13,33 @@
 #include "config.h"
 #include "plan.h"
 
-/* Opens MSHARE_SHIM_LOG_FILE (append) if given, else logs to stderr. */
+/*
+ * Opens MSHARE_SHIM_LOG_FILE (append, 0600, no symbolic link) if given,
+ * else logs to stderr.  Each line first checks that the descriptor is
+ * still the file it was (reopening the log file, or dropping the line for
+ * stderr), so a program that closed it and opened its own data under the
+ * number never gets the shim's lines in its data.
+ */
 void shim_log_init(enum shim_log_level level, const char *log_file,
 		   const char *progname);
+
+/*
+ * MSHARE_SHIM_SYSLOG: each line is also sent to this datagram socket
+ * (/dev/log), facility user, in one send().
+ */
+void shim_log_syslog_init(const char *socket_path);
 
 bool shim_log_enabled(enum shim_log_level level);
 
 void shim_log(enum shim_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Success worth knowing without asking for it (a region made, its page
+ * tables shared): printed at the default level, warn, and above, with the
+ * label "notice"; MSHARE_SHIM_LOG=error silences it.
+ */
+void shim_log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * "Say why once": the first message for a reason kind is logged, later

@@ -9,8 +9,11 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attach-table.h"
 #include "log.h"
 #include "mmap-plan.h"
 #include "mmap-raw.h"
@@ -21,9 +24,6 @@
 #include "size.h"
 #include "textfmt.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
 #define MAP_HUGE_MASK 0x3f
@@ -34,9 +34,14 @@
 
 #define WHY_MAX 384
 
-/* Serialises every slow path and the table; held across fork. */
+/*
+ * Serialises the slow paths and changes to the table; held across fork.
+ * Calls on ranges without a backed mapping never take it (see
+ * mmap_table_may_overlap()).
+ */
 static pthread_mutex_t mmap_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool swept;
+static bool said_anon_backed;	/* under the mmap lock */
 
 static const struct shim_config *config(void)
 {
@@ -93,7 +98,27 @@ static bool describe_file(int fd, char *path, size_t path_size,
 	file->deleted = st->st_nlink == 0;
 	file->file_size = (uint64_t)st->st_size;
 	file->access_mode = fl & O_ACCMODE;
+
+	struct statvfs vfs;
+
+	file->noexec = fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC);
+	file->page_size = page_size();
 	return true;
+}
+
+/* Room for one more attachment?  Else why not, for unbacked(). */
+static bool address_space_left(const struct msharefs_state *ms, char *why,
+			       size_t why_size)
+{
+	unsigned limit = shim_attachment_limit(ms->alignment);
+	unsigned held = mmap_table_count() + attach_table_count();
+
+	if (held < limit)
+		return true;
+	shim_format(why, why_size,
+		    "%u attachments of %llu bytes are held; the rest of the address space stays the program's",
+		    held, (unsigned long long)ms->alignment);
+	return false;
 }
 
 static void first_use_sweep(void)
@@ -102,6 +127,33 @@ static void first_use_sweep(void)
 		return;
 	swept = true;
 	mmap_region_sweep(config()->mount, geteuid());
+}
+
+/* Is fd (still) the file with this identity? */
+static bool fd_is(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev &&
+	       st.st_ino == ino;
+}
+
+static void note_identity(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	}
+}
+
+/* The program closed (and maybe reused) one of our descriptors. */
+static void say_descriptor_lost(const struct shim_mapping *e)
+{
+	shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+		      "the program closed the shim's descriptor of region %s: the region is left alone",
+		      e->name);
 }
 
 /* Attaches region_fd and records it; MAP_FAILED with why on failure. */
@@ -158,6 +210,9 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 	uint64_t region_size;
 	int region_fd;
 
+	if (!address_space_left(ms, why, sizeof(why)))
+		return unbacked(SHIM_REASON_ADDRESS_SPACE, why, addr, len, prot,
+				flags, fd, offset);
 	first_use_sweep();
 	shim_file_region_name(entry.name, sizeof(entry.name), &range);
 	switch (mmap_region_file(config()->mount, ms->alignment, &range, fd,
@@ -176,6 +231,9 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 	if (entry.file_fd < 0)
 		entry.file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	entry.region_fd = region_fd;
+	note_identity(region_fd, &entry.region_dev, &entry.region_ino);
+	if (entry.file_fd >= 0)
+		note_identity(entry.file_fd, &entry.file_dev, &entry.file_ino);
 
 	void *at = entry.file_fd < 0 ? MAP_FAILED :
 		   attach(&entry, region_fd, region_size, why, sizeof(why));
@@ -217,6 +275,9 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
 	uint64_t region_size;
 	int region_fd;
 
+	if (!address_space_left(ms, why, sizeof(why)))
+		return unbacked(SHIM_REASON_ADDRESS_SPACE, why, addr, len, prot,
+				flags, fd, offset);
 	first_use_sweep();
 	if (mmap_region_anon(config()->mount, ms->alignment, entry.len, prot,
 			     extra, &region_fd, &region_size, why,
@@ -232,59 +293,172 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
 		return unbacked(saved == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
 				SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
 				prot, flags, fd, offset);
+	/* The first says so at the default level; the rest at info. */
+	if (!said_anon_backed) {
+		said_anon_backed = true;
+		shim_log_notice("anonymous shared memory of %zu bytes is backed by an msharefs region: this process and its fork children share its page tables",
+				len);
+	}
 	shim_log(SHIM_LOG_INFO, "anonymous shared mmap of %zu bytes backed by an msharefs region at %p",
 		 len, at);
 	return at;
 }
 
-/* Undoes a whole backed mapping: the attachment and our hold on the region. */
-static void drop(int index)
-{
-	struct shim_mapping *e = mmap_table_at(index);
+/*
+ * The mmap lock.  A signal handler that interrupts its thread inside the
+ * locked path and then needs the lock itself would wait for ever: it is
+ * refused instead (EDEADLK), which only a handler acting on a backed
+ * mapping can meet; everything else takes the lock-free path.
+ */
+static __thread bool holding_lock __attribute__((tls_model("initial-exec")));
 
-	raw_munmap((void *)e->addr, e->region_size);
-	if (e->file_backed) {
+static bool lock(void)
+{
+	if (holding_lock) {
+		shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+			      "a signal handler called a memory-mapping function on a backed mapping while its thread was inside the shim: it fails with EDEADLK");
+		errno = EDEADLK;
+		return false;
+	}
+	pthread_mutex_lock(&mmap_lock);
+	holding_lock = true;
+	return true;
+}
+
+static void unlock(void)
+{
+	int saved = errno;
+
+	holding_lock = false;
+	pthread_mutex_unlock(&mmap_lock);
+	errno = saved;
+}
+
+/* An address range [lo, hi). */
+struct shim_range {
+	uintptr_t lo, hi;
+};
+
+/* Closes our hold on a file region whose attachment is gone. */
+static void release(const struct shim_mapping *e)
+{
+	if (!e->file_backed)
+		return;
+	if (fd_is(e->file_fd, e->file_dev, e->file_ino))
 		close(e->file_fd);
+	if (fd_is(e->region_fd, e->region_dev, e->region_ino))
 		mmap_region_release(config()->mount, e->name, e->region_fd,
 				    !e->lock_inherited);
+	else
+		say_descriptor_lost(e);
+}
+
+/*
+ * What the kernel keeps in a mapping's VmFlags that a conversion must carry
+ * over: "lo" (mlock) and "dc" (MADV_DONTFORK).  Read from /proc/self/smaps
+ * without stdio; the mmap lock serialises the static buffers.
+ */
+struct kept_flags {
+	bool locked, dontfork;
+};
+
+static void scan_vm_flags(const char *line, struct kept_flags *kept)
+{
+	for (const char *p = line + 8; *p; p++) {
+		if (p[0] == ' ' && p[1] == 'l' && p[2] == 'o' && (!p[3] || p[3] == ' '))
+			kept->locked = true;
+		if (p[0] == ' ' && p[1] == 'd' && p[2] == 'c' && (!p[3] || p[3] == ' '))
+			kept->dontfork = true;
 	}
-	mmap_table_remove(index);
+}
+
+static struct kept_flags kept_flags_of(uintptr_t start)
+{
+	static char chunk[4096], line[512];
+	struct kept_flags kept = { false, false };
+	bool in_target = false;
+	size_t used = 0;
+	int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return kept;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (chunk[i] != '\n') {
+				if (used < sizeof(line) - 1)
+					line[used++] = chunk[i];
+				continue;
+			}
+			line[used] = '\0';
+			used = 0;
+			if (strncmp(line, "VmFlags:", 8) == 0) {
+				if (in_target) {
+					scan_vm_flags(line, &kept);
+					close(fd);
+					return kept;
+				}
+			} else if (strchr(line, '-') && line[0] != ' ' &&
+				   strchr(line, ':') > strchr(line, '-')) {
+				/* A mapping's first line: "start-end perms ..." */
+				uintptr_t a = 0;
+
+				for (const char *p = line; *p && *p != '-'; p++)
+					a = a * 16 + (uintptr_t)(*p <= '9' ? *p - '0' :
+								 (*p | 0x20) - 'a' + 10);
+				in_target = a == start;
+			}
+		}
+	}
+	close(fd);
+	return kept;
 }
 
 /*
  * Turns a backed file mapping into a plain one at the same address, so
  * that a call the attachment cannot take (partial munmap, mprotect,
- * mremap) can be applied to it.  Both views go through the file's page
- * cache, so no data is lost or split.  Another thread touching the range
- * during the switch faults; the shim cannot prevent that.
+ * mremap) can be applied to it.  The plain mapping replaces the whole
+ * attachment in one mmap(MAP_FIXED), so the range is never free for
+ * another thread's mmap() to take, and the data stays readable throughout
+ * (both views go through the file's page cache).  The part beyond the
+ * program's length (the rest of the alignment unit) is unmapped unless
+ * *tail is given: then the caller gets that range to unmap itself.
  */
-static int convert(int index)
+static int convert(int index, struct shim_range *tail)
 {
 	struct shim_mapping e = *mmap_table_at(index);
 
-	raw_munmap((void *)e.addr, e.region_size);
-
-	void *at = raw_mmap((void *)e.addr, e.len, e.prot,
-			    MAP_SHARED | MAP_FIXED_NOREPLACE, e.file_fd,
-			    (off_t)e.offset);
-	int saved = errno;
-
-	if (at != (void *)e.addr) {
-		if (at != MAP_FAILED)
-			raw_munmap(at, e.len);
-		shim_log(SHIM_LOG_ERROR,
-			 "cannot remap %s as a plain mapping at %p: %s; the range is now unmapped",
-			 e.name, (void *)e.addr, strerror(saved));
-	} else {
-		shim_log(SHIM_LOG_DEBUG, "%p: region %s replaced by a plain mapping",
-			 (void *)e.addr, e.name);
+	/* Without our descriptor of the file, as for an anonymous one. */
+	if (!fd_is(e.file_fd, e.file_dev, e.file_ino)) {
+		say_descriptor_lost(&e);
+		errno = EINVAL;
+		return -1;
 	}
-	close(e.file_fd);
-	mmap_region_release(config()->mount, e.name, e.region_fd,
-			    !e.lock_inherited);
+	struct kept_flags kept = kept_flags_of(e.addr);
+	void *at = raw_mmap((void *)e.addr, e.region_size, e.prot,
+			    MAP_SHARED | MAP_FIXED, e.file_fd, (off_t)e.offset);
+
+	if (at == (void *)e.addr && kept.dontfork)
+		raw_madvise(at, e.region_size, MADV_DONTFORK);
+	if (at == (void *)e.addr && (kept.locked || e.mlocked))
+		raw_mlock(at, e.len);
+	if (at != (void *)e.addr) {
+		shim_log(SHIM_LOG_ERROR,
+			 "cannot remap region %s as a plain mapping: %s",
+			 e.name, strerror(errno));
+		return -1;
+	}
+	shim_log(SHIM_LOG_DEBUG, "region %s replaced by a plain mapping",
+		 e.name);
+	if (tail) {
+		tail->lo = e.addr + e.len;
+		tail->hi = e.addr + e.region_size;
+	} else if (e.region_size > e.len) {
+		raw_munmap((void *)(e.addr + e.len), e.region_size - e.len);
+	}
 	mmap_table_remove(index);
-	errno = saved;
-	return at == (void *)e.addr ? 0 : -1;
+	release(&e);
+	return 0;
 }
 
 /* Like the kernel, a length counts in whole pages. */
@@ -300,13 +474,9 @@ static void say_unsupported(const char *call)
 		      call, shim_reason_text(SHIM_REASON_MMAP_UNSUPPORTED));
 }
 
-/*
- * Before a call that the attachments in [addr, addr+len) cannot take:
- * converts the file-backed ones; fails with fail_errno if an anonymous one
- * is hit (unless it is covered whole and whole_ok).  Returns 0 or -1.
- */
-static int make_plain(uintptr_t addr, size_t len, const char *call,
-		      int fail_errno, bool whole_ok)
+/* Fails with fail_errno if a call on [addr, addr+len) hits part of an anonymous one. */
+static int check_anon_whole(uintptr_t addr, size_t len, const char *call,
+			    int fail_errno, bool whole_ok)
 {
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
@@ -318,30 +488,144 @@ static int make_plain(uintptr_t addr, size_t len, const char *call,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Before mprotect() or mremap(), which an attachment cannot take: converts
+ * the file-backed mappings in [addr, addr+len); fails with fail_errno if an
+ * anonymous one is hit.  Returns 0 or -1.  Lock held.
+ */
+static int make_plain(uintptr_t addr, size_t len, const char *call,
+		      int fail_errno)
+{
+	if (check_anon_whole(addr, len, call, fail_errno, false) != 0)
+		return -1;
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len))
+		if (convert(i, NULL) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * The ranges a call that replaces or removes [addr, end) leaves us to
+ * unmap: the parts of attachments (or of their plain replacements) beyond
+ * what the program mapped.  Each is ours until we unmap it, so unmapping
+ * it never touches another thread's mapping.
+ */
+struct leftovers {
+	int count;
+	struct shim_range range[SHIM_MMAP_MAX];
+};
+
+/* Unmaps the parts of each leftover outside [addr, end). */
+static void unmap_leftovers_outside(const struct leftovers *left,
+				    uintptr_t addr, uintptr_t end)
+{
+	for (int i = 0; i < left->count; i++) {
+		struct shim_range r = left->range[i];
+
+		if (r.lo < addr)
+			raw_munmap((void *)r.lo, (r.hi < addr ? r.hi : addr) - r.lo);
+		if (r.hi > end) {
+			uintptr_t lo = r.lo > end ? r.lo : end;
+
+			raw_munmap((void *)lo, r.hi - lo);
+		}
+	}
+}
+
+/*
+ * Clears the way for a call that replaces or removes [addr, end): mappings
+ * covered whole come out of the table (their attachments stay until the
+ * call; with reserve, they are swapped for an inaccessible reservation
+ * first, for a MAP_FIXED mmap() that cannot replace part of an attachment),
+ * partly covered file mappings are converted.  Lock held.
+ */
+static int clear_the_way(uintptr_t addr, uintptr_t end, const char *call,
+			 bool reserve, struct leftovers *left,
+			 struct shim_mapping *whole, int *whole_count)
+{
+	size_t len = end - addr;
+
+	left->count = 0;
+	*whole_count = 0;
+	if (check_anon_whole(addr, len, call, EINVAL, true) != 0)
+		return -1;
+	/* First what can fail, before any mapping leaves the table. */
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
-		const struct shim_mapping *e = mmap_table_at(i);
-
-		if (whole_ok && covers(e, addr, len))
-			drop(i);
-		else if (convert(i) != 0)
+		if (covers(mmap_table_at(i), addr, len))
+			continue;
+		if (convert(i, &left->range[left->count]) != 0)
 			return -1;
+		left->count++;
+	}
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len)) {
+		struct shim_mapping *e = mmap_table_at(i);
+
+		/* Whole attachments only: a reservation replaces no part. */
+		if (reserve &&
+		    raw_mmap((void *)e->addr, e->region_size, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			     MAP_FIXED, -1, 0) != (void *)e->addr)
+			return -1;
+		left->range[left->count].lo = e->addr;
+		left->range[left->count].hi = e->addr + e->region_size;
+		left->count++;
+		whole[(*whole_count)++] = *e;
+		mmap_table_remove(i);
 	}
 	return 0;
+}
+
+/* munmap() and MAP_FIXED mmap() validate a range like this first. */
+static bool range_ok(uintptr_t addr, size_t len, uintptr_t *end)
+{
+	*end = addr + page_round(len);
+	return len != 0 && (addr & (page_size() - 1)) == 0 && *end > addr;
+}
+
+static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
+			off_t offset)
+{
+	static struct shim_mapping whole[SHIM_MMAP_MAX];
+	static struct leftovers left;
+	uintptr_t a = (uintptr_t)addr, end;
+	int whole_count;
+
+	if (!range_ok(a, len, &end))
+		return raw_mmap(addr, len, prot, flags, fd, offset);
+	if (!lock())
+		return MAP_FAILED;
+	/* whole and left are static: the lock serialises their users. */
+	if (clear_the_way(a, end, "mmap(MAP_FIXED)", true, &left, whole,
+			  &whole_count) != 0) {
+		/* Mappings already swapped for reservations are gone. */
+		for (int i = 0; i < whole_count; i++)
+			release(&whole[i]);
+		unlock();
+		return MAP_FAILED;
+	}
+	void *at = raw_mmap(addr, len, prot, flags, fd, offset);
+	int saved = errno;
+
+	unmap_leftovers_outside(&left, a, end);
+	for (int i = 0; i < whole_count; i++)
+		release(&whole[i]);
+	errno = saved;
+	unlock();
+	return at;
 }
 
 void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		       off_t offset)
 {
 	/* MAP_FIXED over a backed mapping replaces (part of) it. */
-	if ((flags & MAP_FIXED) && mmap_table_in_use()) {
-		pthread_mutex_lock(&mmap_lock);
-		int rc = make_plain((uintptr_t)addr, len, "mmap(MAP_FIXED)",
-				    EINVAL, true);
-		pthread_mutex_unlock(&mmap_lock);
-		if (rc != 0)
-			return MAP_FAILED;
-	}
+	if ((flags & MAP_FIXED) && mmap_table_may_overlap((uintptr_t)addr, len))
+		return mmap_fixed(addr, len, prot, flags, fd, offset);
 
 	enum shim_mmap_verdict verdict = shim_mmap_screen(config(), len, prot,
 							  flags);
@@ -362,51 +646,73 @@ void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		return unbacked(SHIM_REASON_NO_MSHAREFS, ms->why, addr, len, prot,
 				flags, fd, offset);
 
-	pthread_mutex_lock(&mmap_lock);
+	if (!lock())
+		return MAP_FAILED;
 	void *at = verdict == SHIM_MMAP_FILE ?
 		   back_file(ms, addr, len, prot, flags, fd, offset) :
 		   back_anon(ms, addr, len, prot, flags, fd, offset);
-	int saved = errno;
 
-	pthread_mutex_unlock(&mmap_lock);
-	errno = saved;
+	unlock();
 	return at;
 }
 
+/*
+ * One munmap() of the caller's range, stretched over the leftovers it
+ * touches, so that no address is unmapped twice: between two munmap()
+ * calls another thread's mmap() could get the range, and the second would
+ * take its mapping away.
+ */
 int mmap_backed_munmap(void *addr, size_t len)
 {
-	pthread_mutex_lock(&mmap_lock);
-	int rc = make_plain((uintptr_t)addr, len, "munmap", EINVAL, true);
-	int saved = errno;
+	static struct shim_mapping whole[SHIM_MMAP_MAX];
+	static struct leftovers left;
+	uintptr_t a = (uintptr_t)addr, end;
+	int whole_count;
 
-	pthread_mutex_unlock(&mmap_lock);
-	if (rc != 0) {
-		errno = saved;
+	if (!range_ok(a, len, &end))
+		return raw_munmap(addr, len);
+	if (!lock())
+		return -1;
+	/* whole and left are static: the lock serialises their users. */
+	if (clear_the_way(a, end, "munmap", false, &left, whole,
+			  &whole_count) != 0) {
+		unlock();
 		return -1;
 	}
-	return raw_munmap(addr, len);
+
+	uintptr_t hi = end;
+
+	for (int i = 0; i < left.count; i++)
+		if (left.range[i].lo <= end && left.range[i].hi > hi)
+			hi = left.range[i].hi;
+	int rc = raw_munmap(addr, hi - a);
+
+	unmap_leftovers_outside(&left, a, hi);
+	for (int i = 0; i < whole_count; i++)
+		release(&whole[i]);
+	unlock();
+	return rc;
 }
 
 void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 			 int flags, void *new_addr)
 {
-	pthread_mutex_lock(&mmap_lock);
+	if (!lock())
+		return MAP_FAILED;
 	/* old_size 0 duplicates a shared mapping: it still concerns old. */
 	int rc = make_plain((uintptr_t)old, old_size ? old_size : 1, "mremap",
-			    ENOMEM, false);
-	int saved = errno;
+			    ENOMEM);
 
-	pthread_mutex_unlock(&mmap_lock);
-	if (rc != 0) {
-		errno = saved;
+	unlock();
+	if (rc != 0)
 		return MAP_FAILED;
-	}
 	return raw_mremap(old, old_size, new_size, flags, new_addr);
 }
 
 int mmap_backed_mprotect(void *addr, size_t len, int prot)
 {
-	pthread_mutex_lock(&mmap_lock);
+	if (!lock())
+		return -1;
 	int i = mmap_table_find_overlap(-1, (uintptr_t)addr, len);
 
 	/* The protection it already has: nothing to do, keep the region. */
@@ -415,84 +721,141 @@ int mmap_backed_mprotect(void *addr, size_t len, int prot)
 
 		if (e->addr == (uintptr_t)addr && page_round(len) == e->len &&
 		    e->prot == prot) {
-			pthread_mutex_unlock(&mmap_lock);
+			unlock();
 			return 0;
 		}
 	}
 
-	int rc = make_plain((uintptr_t)addr, len, "mprotect", EINVAL, false);
-	int saved = errno;
+	int rc = make_plain((uintptr_t)addr, len, "mprotect", EINVAL);
 
-	pthread_mutex_unlock(&mmap_lock);
-	if (rc != 0) {
-		errno = saved;
+	unlock();
+	if (rc != 0)
 		return -1;
-	}
 	return raw_mprotect(addr, len, prot);
 }
 
-int mmap_backed_madvise(void *addr, size_t len, int advice)
+/* madvise() on [a, a+len) inside backed mapping e.  Lock held. */
+static int advise_backed(const struct shim_mapping *e, uintptr_t a, size_t len,
+			 int advice)
 {
-	uintptr_t a = (uintptr_t)addr;
-
-	pthread_mutex_lock(&mmap_lock);
-	int i = len ? mmap_table_find_overlap(-1, a, len) : -1;
-
-	if (i < 0) {
-		pthread_mutex_unlock(&mmap_lock);
-		return raw_madvise(addr, len, advice);
-	}
-
-	const struct shim_mapping e = *mmap_table_at(i);
-	bool inside = a >= e.addr && a + len <= e.addr + e.len;
-	enum shim_madvise_rule rule = inside ?
-		shim_madvise_rule(advice, covers(&e, a, len), e.file_backed) :
-		SHIM_MADV_EINVAL;
-	int rc = 0;
+	enum shim_madvise_rule rule = shim_madvise_rule(advice, covers(e, a, len),
+							e->file_backed);
 
 	switch (rule) {
 	case SHIM_MADV_SUCCEED:
-		break;
+		return 0;
 	case SHIM_MADV_WHOLE:
-		rc = raw_madvise((void *)e.addr, e.region_size, advice);
-		break;
+		return raw_madvise((void *)e->addr, e->region_size, advice);
 	case SHIM_MADV_KERNEL:
-		rc = raw_madvise(addr, len, advice);
-		break;
+		return raw_madvise((void *)a, len, advice);
 	case SHIM_MADV_PUNCH:
 		/* What MADV_REMOVE does to a shared file mapping. */
-		if (!(e.prot & PROT_WRITE)) {
+		if (!(e->prot & PROT_WRITE)) {
 			errno = EACCES;
-			rc = -1;
-			break;
+			return -1;
 		}
-		rc = fallocate(e.file_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       (off_t)(e.offset + (a - e.addr)),
-			       (off_t)page_round(len));
-		break;
+		if (!fd_is(e->file_fd, e->file_dev, e->file_ino)) {
+			say_descriptor_lost(e);
+			errno = EINVAL;
+			return -1;
+		}
+		return fallocate(e->file_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				 (off_t)(e->offset + (a - e->addr)),
+				 (off_t)page_round(len));
 	case SHIM_MADV_EINVAL:
-		shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
-			      "madvise(%p, %zu, %d) on a backed mapping fails with EINVAL",
-			      addr, len, advice);
-		errno = EINVAL;
-		rc = -1;
 		break;
 	}
-	int saved = errno;
+	shim_log_once(SHIM_REASON_MMAP_UNSUPPORTED, SHIM_LOG_WARN,
+		      "madvise(advice %d) on part of a backed mapping fails with EINVAL",
+		      advice);
+	errno = EINVAL;
+	return -1;
+}
 
-	pthread_mutex_unlock(&mmap_lock);
-	errno = saved;
-	return rc;
+/* The entry overlapping [pos, end) that starts lowest; -1 if none. */
+static int lowest_overlap(uintptr_t pos, uintptr_t end)
+{
+	int best = -1;
+
+	for (int i = mmap_table_find_overlap(-1, pos, end - pos); i >= 0;
+	     i = mmap_table_find_overlap(i, pos, end - pos))
+		if (best < 0 || mmap_table_at(i)->addr < mmap_table_at(best)->addr)
+			best = i;
+	return best;
+}
+
+/*
+ * Like the kernel, a range may span several mappings: plain parts go to
+ * the kernel, backed parts follow the rules of shim_madvise_rule(), and a
+ * hole (also the rest of an attachment beyond what the program mapped)
+ * makes the result ENOMEM after everything else was applied.  Another
+ * error stops the walk.
+ */
+int mmap_backed_madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + page_round(len), pos = a;
+	bool hole = false;
+
+	if (len == 0 || (a & (page_size() - 1)) || end < a)
+		return raw_madvise(addr, len, advice);
+	if (!lock())
+		return -1;
+	for (int i = lowest_overlap(pos, end); pos < end && i >= 0;
+	     i = pos < end ? lowest_overlap(pos, end) : -1) {
+		const struct shim_mapping e = *mmap_table_at(i);
+		uintptr_t lo = e.addr > pos ? e.addr : pos;
+		uintptr_t hi = e.addr + e.len < end ? e.addr + e.len : end;
+
+		if (pos < e.addr && raw_madvise((void *)pos, e.addr - pos, advice) != 0) {
+			if (errno != ENOMEM)
+				goto fail;
+			hole = true;
+		}
+		if (lo < hi && advise_backed(&e, lo, hi - lo, advice) != 0)
+			goto fail;
+		if (end > e.addr + e.len)
+			hole = true;	/* the attachment beyond the mapping */
+		pos = e.addr + e.region_size < end ? e.addr + e.region_size : end;
+	}
+	if (pos < end && raw_madvise((void *)pos, end - pos, advice) != 0) {
+		if (errno != ENOMEM)
+			goto fail;
+		hole = true;
+	}
+	unlock();
+	if (hole) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+fail:
+	unlock();
+	return -1;
+}
+
+void mmap_backed_note_mlock(const void *addr, size_t len, bool locked)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	if (len == SIZE_MAX)
+		a = 0;
+	if (!lock())
+		return;
+	for (int i = mmap_table_find_overlap(-1, a, len); i >= 0;
+	     i = mmap_table_find_overlap(i, a, len))
+		mmap_table_at(i)->mlocked = locked;
+	unlock();
 }
 
 void mmap_backed_lock_for_fork(void)
 {
 	pthread_mutex_lock(&mmap_lock);
+	holding_lock = true;
 }
 
 void mmap_backed_unlock_in_parent(void)
 {
-	pthread_mutex_unlock(&mmap_lock);
+	unlock();
 }
 
 /*
@@ -509,6 +872,10 @@ void mmap_backed_after_fork_in_child(void)
 
 		if (!e->file_backed || e->lock_inherited)
 			continue;
+		if (!fd_is(e->region_fd, e->region_dev, e->region_ino)) {
+			e->lock_inherited = true;	/* leave it alone */
+			continue;
+		}
 		shim_format(link, sizeof(link), "/proc/self/fd/%d", e->region_fd);
 
 		int fd = open(link, O_RDONLY | O_CLOEXEC);
@@ -522,14 +889,13 @@ void mmap_backed_after_fork_in_child(void)
 			close(fd);
 		e->lock_inherited = true;
 	}
-	pthread_mutex_unlock(&mmap_lock);
+	unlock();
 }
 
 void mmap_backed_release_at_exit(void)
 {
-	if (!mmap_table_in_use())
+	if (!mmap_table_in_use() || !lock())
 		return;
-	pthread_mutex_lock(&mmap_lock);
 	for (int i = mmap_table_find_overlap(-1, 0, UINTPTR_MAX); i >= 0;
 	     i = mmap_table_find_overlap(i, 0, UINTPTR_MAX)) {
 		struct shim_mapping *e = mmap_table_at(i);
@@ -539,7 +905,8 @@ void mmap_backed_release_at_exit(void)
 		 * the name goes when nobody else holds the region.  The fd
 		 * stays open until exit closes it.
 		 */
-		if (e->file_backed && !e->lock_inherited) {
+		if (e->file_backed && !e->lock_inherited &&
+		    fd_is(e->region_fd, e->region_dev, e->region_ino)) {
 			char path[PATH_MAX];
 
 			shim_format(path, sizeof(path), "%s/%s", config()->mount,
@@ -550,5 +917,5 @@ void mmap_backed_release_at_exit(void)
 			}
 		}
 	}
-	pthread_mutex_unlock(&mmap_lock);
+	unlock();
 }

@@ -21,6 +21,12 @@ void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 int mmap_backed_mprotect(void *addr, size_t len, int prot);
 int mmap_backed_madvise(void *addr, size_t len, int advice);
 
+/*
+ * mlock() and friends succeeded on [addr, addr+len) (len SIZE_MAX: every
+ * mapping): remember it for conversions.
+ */
+void mmap_backed_note_mlock(const void *addr, size_t len, bool locked);
+
 /* fork(): hold the lock across it; the child takes its own region locks. */
 void mmap_backed_lock_for_fork(void);
 void mmap_backed_unlock_in_parent(void);

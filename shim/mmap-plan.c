@@ -88,6 +88,16 @@ bool shim_mmap_file_ok(const struct shim_config *config,
 			    file->path);
 		return false;
 	}
+	/* The kernel's own errors: EINVAL, EPERM.  Strict must not say ENOMEM. */
+	if (file->page_size && offset % file->page_size) {
+		shim_format(why, why_size, "offset %llu is not page-aligned",
+			    (unsigned long long)offset);
+		return false;
+	}
+	if ((prot & PROT_EXEC) && file->noexec) {
+		shim_format(why, why_size, "%s is on a noexec mount", file->path);
+		return false;
+	}
 	if (offset > file->file_size || len > file->file_size - offset) {
 		shim_format(why, why_size,
 			    "%s: the range ends beyond the end of the file",
@@ -240,6 +250,8 @@ enum shim_madvise_rule shim_madvise_rule(int advice, bool whole,
 	case MADV_DODUMP:
 	case MADV_MERGEABLE:
 	case MADV_UNMERGEABLE:
+	/* Clears WIPEONFORK, which a shared mapping can never have. */
+	case MADV_KEEPONFORK:
 		return SHIM_MADV_SUCCEED;
 	/* These change what fork does: only the whole attachment can. */
 	case MADV_DONTFORK:

@@ -43,13 +43,16 @@ struct shim_mmap_file {
 	bool deleted;		/* st_nlink == 0 */
 	uint64_t file_size;
 	int access_mode;	/* fcntl(F_GETFL) & O_ACCMODE */
+	bool noexec;		/* on a noexec mount */
+	uint64_t page_size;	/* offsets must be multiples; 0: unchecked */
 };
 
 /*
  * Second look for a file candidate: the path matches MSHARE_SHIM_FILES,
  * it is a regular file that still has a name, the fd allows the access the
- * kernel would demand (else the kernel reports the error itself) and the
- * range lies inside the file (mapping beyond EOF has SIGBUS semantics a
+ * kernel would demand, the offset is page-aligned and PROT_EXEC is not
+ * asked on a noexec mount (else the kernel reports the error itself, also
+ * in strict mode), and the range lies inside the file (mapping beyond EOF has SIGBUS semantics a
  * region cannot reproduce).  False with why when it must pass through.
  */
 bool shim_mmap_file_ok(const struct shim_config *config,

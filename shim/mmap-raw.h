@@ -42,4 +42,29 @@ static inline int raw_madvise(void *addr, size_t len, int advice)
 	return (int)syscall(SYS_madvise, addr, len, advice);
 }
 
+static inline int raw_mlock(const void *addr, size_t len)
+{
+	return (int)syscall(SYS_mlock, addr, len);
+}
+
+static inline int raw_mlock2(const void *addr, size_t len, unsigned flags)
+{
+	return (int)syscall(SYS_mlock2, addr, len, flags);
+}
+
+static inline int raw_munlock(const void *addr, size_t len)
+{
+	return (int)syscall(SYS_munlock, addr, len);
+}
+
+static inline int raw_mlockall(int flags)
+{
+	return (int)syscall(SYS_mlockall, flags);
+}
+
+static inline int raw_munlockall(void)
+{
+	return (int)syscall(SYS_munlockall);
+}
+
 #endif

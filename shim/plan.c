@@ -34,6 +34,7 @@ const char *shim_reason_text(enum shim_reason reason)
 	case SHIM_REASON_MMAP_FOREIGN: return "a file under a mapping region's name is not one this user made";
 	case SHIM_REASON_MMAP_TABLE_FULL: return "the backed-mapping table is full";
 	case SHIM_REASON_MMAP_UNSUPPORTED: return "the operation cannot be applied to a backed anonymous mapping";
+	case SHIM_REASON_ADDRESS_SPACE: return "the attachments would leave the program too little address space";
 	case SHIM_REASON_COUNT: break;
 	}
 	return "unknown reason";
@@ -251,4 +252,16 @@ int shim_plan_attach_address(uintptr_t shmaddr, int shmflg, uintptr_t shmlba,
 	}
 	*map_at = addr;
 	return 0;
+}
+
+unsigned shim_attachment_limit(uint64_t alignment)
+{
+	/* The user address space below 47 bits (x86_64, 4-level paging). */
+	const uint64_t user_space = 1ULL << 47;
+	uint64_t units = alignment ? user_space / alignment : 0;
+	uint64_t limit = units / 4 * 3;
+
+	if (limit < 1)
+		limit = 1;
+	return limit > 65536 ? 65536 : (unsigned)limit;
 }

@@ -36,6 +36,7 @@ enum shim_reason {
 	SHIM_REASON_MMAP_FOREIGN,
 	SHIM_REASON_MMAP_TABLE_FULL,
 	SHIM_REASON_MMAP_UNSUPPORTED,
+	SHIM_REASON_ADDRESS_SPACE,
 	SHIM_REASON_COUNT
 };
 
@@ -138,5 +139,13 @@ bool shim_region_check(const struct shim_region_expectation *expect,
 int shim_plan_attach_address(uintptr_t shmaddr, int shmflg, uintptr_t shmlba,
 			     uint64_t alignment, uintptr_t *map_at,
 			     char *why, size_t why_size);
+
+/*
+ * How many attachments (SysV and mmap together) a process may hold: each
+ * takes a whole alignment unit of address space, and only about 250 units
+ * of 512 GiB fit in 47 bits.  A quarter of them stays free for the
+ * program's own mmap() and malloc() (192 on x86_64).
+ */
+unsigned shim_attachment_limit(uint64_t alignment);
 
 #endif

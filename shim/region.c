@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mmap-raw.h"
@@ -19,9 +20,18 @@
 #include "number.h"
 #include "textfmt.h"
 
+/*
+ * A probe that failed is repeated: at the next call after a failure that
+ * may pass (EMFILE and the like), else at most once a second (msharefs
+ * may get mounted while a program runs).  Success is kept for good.
+ */
+#define PROBE_RETRY_SECONDS 1
+
 static struct msharefs_state state;
-static const char *probe_mount;
-static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool probed;
+static bool probe_transient;		/* the last failure may pass */
+static struct timespec probe_last;	/* when the last probe failed */
 
 static void path_of(char *path, const char *mount, const char *name)
 {
@@ -49,20 +59,57 @@ static const uint64_t *map_generation(const char *mount)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void run_probe(void)
+/* Does /proc/filesystems list msharefs?  (No stdio: no malloc.) */
+static bool kernel_has_msharefs(void)
+{
+	static char text[4096];	/* the probe lock serialises its users */
+	int fd = open("/proc/filesystems", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return true;	/* cannot tell: do not claim otherwise */
+	text[n] = '\0';
+	return strstr(text, "\tmsharefs\n") != NULL;
+}
+
+/* Failures that may be gone at the next call: look again then. */
+static bool transient(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM ||
+	       err == EINTR || err == EAGAIN;
+}
+
+/* Says why msharefs is missing in the words the tools use. */
+static void no_msharefs(const char *mount, int err)
+{
+	if (!kernel_has_msharefs())
+		shim_format(state.why, sizeof(state.why),
+			    "this kernel does not support msharefs (not in /proc/filesystems)");
+	else if (err == ENOENT || err == 0)
+		shim_format(state.why, sizeof(state.why),
+			    "msharefs is not mounted at %s (mount -t msharefs msharefs %s)",
+			    mount, mount);
+	else
+		shim_format(state.why, sizeof(state.why), "%s: %s", mount,
+			    strerror(err));
+}
+
+static void run_probe(const char *probe_mount)
 {
 	char path[PATH_MAX];
 	struct statfs fs;
 
 	if (statfs(probe_mount, &fs) != 0) {
-		shim_format(state.why, sizeof(state.why), "%s: %s", probe_mount,
-			    strerror(errno));
+		int err = errno;
+
+		probe_transient = transient(err);
+		no_msharefs(probe_mount, err);
 		return;
 	}
 	if (fs.f_type != MSHARE_MAGIC) {
-		shim_format(state.why, sizeof(state.why),
-			    "%s is not an msharefs mount (f_type 0x%lx)",
-			    probe_mount, (unsigned long)fs.f_type);
+		no_msharefs(probe_mount, 0);
 		return;
 	}
 	path_of(path, probe_mount, MSHAREFS_INFO_NAME);
@@ -75,6 +122,8 @@ static void run_probe(void)
 		n = read(fd, text, sizeof(text) - 1);
 		close(fd);
 	}
+	if (n < 0)
+		probe_transient = transient(errno);
 	if (n <= 0) {
 		shim_format(state.why, sizeof(state.why), "cannot read %s: %s",
 			    path, n < 0 ? strerror(errno) : "empty");
@@ -97,14 +146,42 @@ static void run_probe(void)
 	}
 	state.alignment = align;
 	state.generation = map_generation(probe_mount);
-	state.available = true;
+	__atomic_store_n(&state.available, true, __ATOMIC_RELEASE);
+}
+
+static bool retry_due(void)
+{
+	struct timespec now;
+
+	if (!probed || probe_transient)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - probe_last.tv_sec >= PROBE_RETRY_SECONDS;
 }
 
 const struct msharefs_state *msharefs_probe(const char *mount)
 {
-	probe_mount = mount;
-	pthread_once(&probe_once, run_probe);
+	if (__atomic_load_n(&state.available, __ATOMIC_ACQUIRE))
+		return &state;
+	pthread_mutex_lock(&probe_lock);
+	if (!state.available && retry_due()) {
+		probe_transient = false;
+		run_probe(mount);
+		probed = true;
+		clock_gettime(CLOCK_MONOTONIC, &probe_last);
+	}
+	pthread_mutex_unlock(&probe_lock);
 	return &state;
+}
+
+void msharefs_probe_lock_for_fork(void)
+{
+	pthread_mutex_lock(&probe_lock);
+}
+
+void msharefs_probe_unlock_after_fork(void)
+{
+	pthread_mutex_unlock(&probe_lock);
 }
 
 int region_creating_open(const char *mount, key_t key, char *why, size_t why_size)

@@ -25,8 +25,16 @@ struct msharefs_state {
 	char why[256];		/* when not available */
 };
 
-/* Probes the mount once per process (fork children inherit the answer). */
+/*
+ * Probes the mount until it succeeds (fork children inherit the answer):
+ * after a failure, again at the next call if the failure may pass
+ * (EMFILE, ENFILE, ENOMEM, EINTR, EAGAIN), else at most once a second.
+ */
 const struct msharefs_state *msharefs_probe(const char *mount);
+
+/* fork(): the probe's lock is held across it (pthread_atfork). */
+void msharefs_probe_lock_for_fork(void);
+void msharefs_probe_unlock_after_fork(void);
 
 /*
  * Creates ".creating.<key>.<pid>" for this process, exclusively.  A file

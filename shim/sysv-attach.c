@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "attach-table.h"
+#include "mmap-table.h"
 #include "region.h"
 #include "sysv-common.h"
 #include "textfmt.h"
@@ -94,7 +95,8 @@ static void *fail_attach(int err)
 
 /* Maps the checked region fd and accounts a real attachment for it. */
 static void *attach_backed(int shmid, int fd, uint64_t region_size,
-			   uintptr_t map_at, int shmflg, const char *name)
+			   uint64_t alignment, uintptr_t map_at, int shmflg,
+			   const char *name)
 {
 	const struct real_sysv *real = &shim_state.real;
 	int prot = PROT_READ;
@@ -107,6 +109,15 @@ static void *attach_backed(int shmid, int fd, uint64_t region_size,
 	if (map_at)
 		flags |= (shmflg & SHM_REMAP) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
 
+	/* Never fall back to the plain segment here: data would split. */
+	if (mmap_table_count() + attach_table_count() >=
+	    shim_attachment_limit(alignment)) {
+		shim_log_once(SHIM_REASON_ADDRESS_SPACE, SHIM_LOG_ERROR,
+			      "shmat(%d) fails with ENOMEM: %s (%u attachments)",
+			      shmid, shim_reason_text(SHIM_REASON_ADDRESS_SPACE),
+			      shim_attachment_limit(alignment));
+		return fail_attach(ENOMEM);
+	}
 	/* The real attachment makes shm_nattch, shm_atime and shm_lpid exact. */
 	void *real_addr = real->shmat(shmid, NULL, shmflg & (SHM_RDONLY | SHM_EXEC));
 
@@ -284,7 +295,8 @@ void *sysv_shmat(int shmid, const void *shmaddr, int shmflg)
 		}
 	}
 
-	void *addr = attach_backed(shmid, fd, region_size, map_at, shmflg, name);
+	void *addr = attach_backed(shmid, fd, region_size, ms->alignment, map_at,
+				   shmflg, name);
 	int err = errno;
 
 	close(fd);

@@ -233,6 +233,13 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 		errno = err;
 		return -1;
 	}
+	/*
+	 * This call creates a region: the moment to clear our old ones, and
+	 * before it, as a stale region may hold the memory (huge pages, say)
+	 * that the new one needs.
+	 */
+	region_for_each(config()->mount, sweep_if_stale, NULL);
+
 	bool made = make_region(fd, key, shmid, size, shmflg, ms->alignment,
 				name, why);
 
@@ -242,11 +249,8 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 	pthread_mutex_unlock(&create_lock);
 
 	if (made) {
-		shim_log(SHIM_LOG_INFO,
-			 "segment key 0x%08x id %d (%zu bytes) is backed by region %s/%s",
-			 (unsigned)key, shmid, size, config()->mount, name);
-		/* Creating a region is the moment to clear our old ones. */
-		region_for_each(config()->mount, sweep_if_stale, NULL);
+		shim_log_notice("segment key 0x%08x id %d (%zu bytes) is backed by msharefs region %s/%s: the processes attaching it share its page tables",
+				(unsigned)key, shmid, size, config()->mount, name);
 		return shmid;
 	}
 	if (strict()) {

@@ -33,6 +33,8 @@ tests_bench_shim_overhead_SOURCES = \
 	tests/bench/bench-clock.c \
 	tests/bench/bench-clock.h \
 	tests/bench/shim-overhead.c
+tests_bench_shim_overhead_CFLAGS = $(AM_CFLAGS) -pthread
+tests_bench_shim_overhead_LDFLAGS = -pthread
 tests_bench_shim_overhead_LDADD = -ldl
 
 dist_noinst_SCRIPTS += \

@@ -20,7 +20,12 @@
 #
 # B's configuration: MSHARE_SHIM_SHM=all, MSHARE_SHIM_MIN_SIZE unset (64M,
 # the 64 KiB segments stay below it), MSHARE_SHIM_FILES set to a pattern no
-# file matches (for the file interposition once the shim has it).
+# file matches (for the file interposition once the shim has it),
+# MSHARE_SHIM_ANON=256M with one 256 MiB anonymous MAP_SHARED mapping held
+# for the whole run (--hold, in A and B alike): where msharefs exists it is
+# backed, so munmap() and the other calls of mmap-anon and mmap-mt (two
+# threads at once) run with a backed table, as in a program that backs its
+# shared memory.
 # Target (printed, and appended to OUT/targets.txt): <= 2 % overhead.
 # Where msharefs is missing (the host) the shim stops early on some paths
 # that do more work on the patched kernel; with mshare_generation (patch
@@ -78,13 +83,15 @@ log=$out/shim-overhead.log
 # One TSC calibration (where the VM's clock is coarse) for every run.
 hz=$("$prog" --calibrate | tail -n 1)
 run_plain() {
-	env -u LD_PRELOAD "$prog" --iters "$iters" --batches "$batches" --tsc-hz "$hz"
+	env -u LD_PRELOAD "$prog" --iters "$iters" --batches "$batches" --tsc-hz "$hz" \
+		--hold $((256 << 20))
 }
 run_shim() {
 	env -u MSHARE_SHIM_MIN_SIZE LD_PRELOAD="$shim" MSHARE_SHIM_SHM=all \
 		MSHARE_SHIM_FILES='/nonexistent-mshare-bench/*.none' \
-		MSHARE_SHIM_LOG_FILE="$log" \
-		"$prog" --iters "$iters" --batches "$batches" --tsc-hz "$hz"
+		MSHARE_SHIM_ANON=256M MSHARE_SHIM_LOG_FILE="$log" \
+		"$prog" --iters "$iters" --batches "$batches" --tsc-hz "$hz" \
+		--hold $((256 << 20))
 }
 
 echo "shim-overhead ($label): $rounds rounds of A (no preload) and B (shim preloaded), $batches batches of $iters calls each" >&2
@@ -130,7 +137,7 @@ END {
 		printf "%-10s %-9s %12.1f %12.1f %9.1f %12.4f %+8.2f%%\n", k, prov[k], ma, mb, mb - ma, mr, (mr - 1) * 100
 		ratio[k] = mr
 	}
-	printf "(one iteration: mmap-anon and mmap-file = mmap + munmap; sysv = shmget + 2 shmctl; shmat = shmat + shmdt)\n"
+	printf "(one iteration: mmap-anon and mmap-file = mmap + munmap; sysv = shmget + 2 shmctl; shmat = shmat + shmdt; mmap-mt = mmap-anon in 2 threads at once)\n"
 	print "TARGETS"
 	for (i = 1; i <= n; i++) {
 		k = ops[i]

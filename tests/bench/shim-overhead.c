@@ -3,6 +3,7 @@
  * shim-overhead: the cost of calls the shim does not back.
  *
  *   shim-overhead [--iters N] [--batches B] [--file PATH] [--tsc-hz HZ]
+ *                 [--threads T] [--hold SIZE]
  *   shim-overhead --calibrate      (prints the TSC rate for --tsc-hz)
  *
  * Times, in this process with clock_gettime(CLOCK_MONOTONIC) (or the TSC
@@ -15,6 +16,11 @@
  *   shmat       shmat + shmdt of one small segment (64 KiB); with
  *               mshare_generation the shim knows it is unbacked after
  *               the first lookup
+ *   mmap-mt     mmap-anon in T threads at once (default 2), per thread:
+ *               calls on different ranges must not wait for each other
+ * --hold SIZE keeps one anonymous MAP_SHARED mapping of SIZE bytes for the
+ * whole run: with MSHARE_SHIM_ANON at most SIZE (and msharefs) it is
+ * backed, so every munmap() looks at a table that is in use.
  * Each operation runs B batches of N iterations; the batches of the
  * operations are interleaved so that a disturbance hits all of them alike.
  * Per operation it prints the fastest batch and the median batch, in ns per
@@ -29,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +49,13 @@
 
 #define SMALL (64u * 1024u)
 
-enum op { OP_MMAP_ANON, OP_MMAP_FILE, OP_SYSV, OP_SHMAT, OP_COUNT };
+enum op { OP_MMAP_ANON, OP_MMAP_FILE, OP_SYSV, OP_SHMAT, OP_MMAP_MT,
+	  OP_COUNT };
 static const char *const op_names[OP_COUNT] = { "mmap-anon", "mmap-file",
-						 "sysv", "shmat" };
+						 "sysv", "shmat", "mmap-mt" };
 /* The symbol whose provider decides whether the shim sees the op. */
 static const char *const op_symbols[OP_COUNT] = { "mmap", "mmap", "shmget",
-						   "shmat" };
+						   "shmat", "munmap" };
 
 static int file_fd = -1;
 static int shmat_id = -1;
@@ -103,9 +111,56 @@ static void one(enum op op)
 		if (shmdt(p) != 0)
 			die("shmdt");
 		break;
+	case OP_MMAP_MT:
 	case OP_COUNT:
 		break;
 	}
+}
+
+/*
+ * mmap-mt: the main thread and T-1 workers each run a batch of mmap-anon
+ * between two barriers, so the main thread's clock covers them all.
+ */
+static long threads = 2;
+static long batch_iters;
+static pthread_barrier_t batch_start, batch_end;
+
+static void *mt_worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_barrier_wait(&batch_start);
+		for (long i = 0; i < batch_iters; i++)
+			one(OP_MMAP_ANON);
+		pthread_barrier_wait(&batch_end);
+	}
+	return NULL;
+}
+
+static void mt_start(void)
+{
+	pthread_t t;
+
+	pthread_barrier_init(&batch_start, NULL, (unsigned)threads);
+	pthread_barrier_init(&batch_end, NULL, (unsigned)threads);
+	for (long i = 1; i < threads; i++)
+		if (pthread_create(&t, NULL, mt_worker, NULL) != 0)
+			die("pthread_create");
+}
+
+/* Runs iters calls of op: for mmap-mt, in every thread at once. */
+static void run_batch(enum op op, long iters)
+{
+	if (op != OP_MMAP_MT) {
+		for (long i = 0; i < iters; i++)
+			one(op);
+		return;
+	}
+	batch_iters = iters;
+	pthread_barrier_wait(&batch_start);
+	for (long i = 0; i < iters; i++)
+		one(OP_MMAP_ANON);
+	pthread_barrier_wait(&batch_end);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -134,6 +189,7 @@ static const char *provider(const char *symbol)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: shim-overhead [--iters N] [--batches B] [--file PATH] [--tsc-hz HZ]\n"
+		"                     [--threads T] [--hold SIZE]\n"
 		"       shim-overhead --calibrate\n");
 }
 
@@ -145,17 +201,20 @@ int main(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ "tsc-hz", required_argument, NULL, 'z' },
 		{ "calibrate", no_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "hold", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long iters = 2000, batches = 15, i, b;
+	long iters = 2000, batches = 15, b;
 	double tsc_given = 0;
 	const char *file = NULL;
+	unsigned long long hold = 0;
 	char tmpl[] = "/tmp/shim-overhead.XXXXXX";
 	double *ns[OP_COUNT];
 	int opt, op;
 
-	while ((opt = getopt_long(argc, argv, "i:b:f:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:b:f:t:H:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			iters = strtol(optarg, NULL, 10);
@@ -168,6 +227,12 @@ int main(int argc, char **argv)
 			break;
 		case 'z':
 			tsc_given = strtod(optarg, NULL);
+			break;
+		case 't':
+			threads = strtol(optarg, NULL, 10);
+			break;
+		case 'H':
+			hold = strtoull(optarg, NULL, 0);
 			break;
 		case 'c':
 			/* The TSC rate for --tsc-hz (0: not needed). */
@@ -182,7 +247,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || iters < 1 || iters > 100000000 || batches < 1 ||
-	    batches > 10000) {
+	    batches > 10000 || threads < 1 || threads > 64) {
 		usage(stderr);
 		return 2;
 	}
@@ -205,19 +270,21 @@ int main(int argc, char **argv)
 	if (shmat_id < 0)
 		die("shmget");
 
+	if (hold && mmap(NULL, hold, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		die("mmap(--hold)");
+	mt_start();
 	for (op = 0; op < OP_COUNT; op++) {
 		ns[op] = calloc((size_t)batches, sizeof(double));
 		if (!ns[op])
 			die("calloc");
-		for (i = 0; i < iters / 10 + 1; i++)	/* warm up */
-			one((enum op)op);
+		run_batch((enum op)op, iters / 10 + 1);	/* warm up */
 	}
 	for (b = 0; b < batches; b++) {
 		for (op = 0; op < OP_COUNT; op++) {
 			double start = now_ns();
 
-			for (i = 0; i < iters; i++)
-				one((enum op)op);
+			run_batch((enum op)op, iters);
 			ns[op][b] = (now_ns() - start) / (double)iters;
 		}
 	}

@@ -4,14 +4,22 @@
  * vm-shim-tests.sh: preloaded ahead of the shim, it makes a tmpfs directory
  * (FAKE_MSHAREFS_DIR) look like an msharefs mount to the shim.
  *   - statfs()/fstatfs() under the directory report MSHARE_MAGIC;
- *   - MSHAREFS_CREATE_MAPPING on a file there checks its arguments like the
- *     kernel and succeeds: the tmpfs file itself is shared memory, so every
- *     process mapping it MAP_SHARED sees the same pages.
+ *   - MSHAREFS_CREATE_MAPPING on a file there checks its arguments and the
+ *     file behind a file mapping like the kernel (mm/mshare.c), errno for
+ *     errno, and then succeeds: the tmpfs file itself is shared memory, so
+ *     every process mapping it MAP_SHARED sees the same pages.
+ * It maps nothing, though: the data of a file mapping stays in the tmpfs
+ * file instead of reaching the file, and an attachment is a plain mapping
+ * that partial munmap()/mprotect() split (msharefs refuses).  Those cases
+ * are tested in the VM only (vm-mmap-tests.sh); the fake serves SysV
+ * segments (test-fake-msharefs.sh) and anonymous shared memory
+ * (test-fake-mmap.sh).
  * What it cannot fake is the point of msharefs (shared page tables), so the
  * VmPTE test and address alignment are only checked in the VM.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -73,24 +82,69 @@ EXPORT int fstatfs(int fd, struct statfs *buf)
 	return rc;
 }
 
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/* The checks the kernel makes of the file behind a file mapping (mm/mshare.c). */
+static int fake_check_file(const struct mshare_create *mc)
+{
+	int fd = (int)mc->fd;
+	int fl = fcntl(fd, F_GETFL);
+	struct statvfs vfs;
+	struct stat st;
+
+	if (fl < 0 || fstat(fd, &st) != 0)
+		return fail(EBADF);
+	if (fd_under_fake_dir(fd))
+		return fail(EINVAL);	/* another msharefs file */
+	if (!S_ISREG(st.st_mode))
+		return fail(ENODEV);
+	if ((fl & O_ACCMODE) == O_WRONLY || (fl & O_PATH))
+		return fail(EACCES);
+	if ((mc->prot & PROT_WRITE) && (fl & O_ACCMODE) != O_RDWR)
+		return fail(EACCES);
+	if ((mc->prot & PROT_EXEC) && fstatvfs(fd, &vfs) == 0 &&
+	    (vfs.f_flag & ST_NOEXEC))
+		return fail(EPERM);
+	if (mc->flags & (MAP_HUGETLB | (0x3fu << 26)))
+		return fail(EINVAL);
+	return 0;
+}
+
+/*
+ * MSHAREFS_CREATE_MAPPING's argument checks, in the kernel's order and with
+ * its errnos.  Nothing is mapped: the tmpfs file is the shared memory.
+ */
 static int fake_create_mapping(int fd, const struct mshare_create *mc)
 {
+	unsigned type = mc->flags & 0x0f;
+	unsigned allowed = 0x0f | MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS |
+			   MAP_HUGETLB | MAP_NORESERVE | (0x3fu << 26);
+	int fl = fcntl(fd, F_GETFL);
 	struct stat st;
-	unsigned required = MAP_SHARED | MAP_FIXED;
-	unsigned allowed = required | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE |
-			   (0x3fu << 26);
 
-	if (fstat(fd, &st) != 0)
+	if (fl < 0 || fstat(fd, &st) != 0)
 		return -1;
-	if (st.st_size == 0 || (mc->flags & required) != required ||
-	    (mc->flags & ~allowed) || mc->prot & ~(unsigned)(PROT_READ | PROT_WRITE | PROT_EXEC) ||
-	    mc->size == 0 || mc->region_offset % 4096 || mc->size % 4096 ||
-	    mc->region_offset + mc->size > (unsigned long long)st.st_size ||
-	    ((mc->flags & MAP_ANONYMOUS) && mc->fd != (__u32)-1)) {
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
+	if ((fl & O_ACCMODE) == O_RDONLY)
+		return fail(EBADF);
+	if (st.st_size == 0)
+		return fail(EINVAL);
+	if (mc->size == 0 || mc->region_offset % 4096 || mc->size % 4096 ||
+	    mc->offset % 4096 || mc->region_offset >= (unsigned long long)st.st_size ||
+	    mc->size > (unsigned long long)st.st_size - mc->region_offset)
+		return fail(EINVAL);
+	if (mc->prot & ~(unsigned)(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return fail(EINVAL);
+	if ((type != MAP_SHARED && type != MAP_SHARED_VALIDATE) ||
+	    !(mc->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) ||
+	    (mc->flags & ~allowed))
+		return fail(EINVAL);
+	if (mc->flags & MAP_ANONYMOUS)
+		return mc->fd != (__u32)-1 || mc->offset ? fail(EINVAL) : 0;
+	return fake_check_file(mc);
 }
 
 EXPORT int ioctl(int fd, unsigned long request, ...)

@@ -61,3 +61,31 @@ tests_shim_fake_msharefs_so_LDFLAGS = -Xcompiler -shared
 tests_shim_fake_msharefs_so_LDADD = -ldl
 TESTS += tests/shim/test-fake-msharefs.sh
 dist_noinst_SCRIPTS += tests/shim/test-fake-msharefs.sh
+
+# Threads and signal handlers against the mmap paths (fake and VM).
+check_PROGRAMS += tests/shim/mmap-race
+tests_shim_mmap_race_SOURCES = tests/shim/mmap-race.c
+tests_shim_mmap_race_CFLAGS = $(AM_CFLAGS) -pthread
+tests_shim_mmap_race_LDFLAGS = -pthread
+TESTS += tests/shim/test-fake-mmap.sh
+dist_noinst_SCRIPTS += tests/shim/test-fake-mmap.sh
+
+# The shim's own descriptors in a program that takes over every fd number.
+check_PROGRAMS += tests/shim/fd-reuse
+tests_shim_fd_reuse_SOURCES = tests/shim/fd-reuse.c
+check_PROGRAMS += tests/shim/syslog-sink
+tests_shim_syslog_sink_SOURCES = tests/shim/syslog-sink.c
+TESTS += tests/shim/test-shim-fds.sh
+dist_noinst_SCRIPTS += tests/shim/test-shim-fds.sh
+
+# Calls whose results must be the kernel's, with and without the shim.
+check_PROGRAMS += tests/shim/mmap-fidelity
+tests_shim_mmap_fidelity_SOURCES = tests/shim/mmap-fidelity.c
+
+# Secure execution: a set-user-ID copy of a program linked with the shim.
+check_PROGRAMS += tests/shim/secure-probe
+tests_shim_secure_probe_SOURCES = tests/shim/secure-probe.c
+tests_shim_secure_probe_LDADD = shim/libmshare-shim.la
+tests_shim_secure_probe_LDFLAGS = -no-install
+TESTS += tests/shim/test-shim-secure.sh
+dist_noinst_SCRIPTS += tests/shim/test-shim-secure.sh

@@ -157,9 +157,74 @@ START_TEST(config_malformed_cases)
 			      "contains '/'");
 	assert_error_mentions(load_one("MSHARE_SHIM_MOUNT", "sys/fs/mshare"),
 			      "MSHARE_SHIM_MOUNT", "not an absolute path");
+	/* Relative: a log file in each process's working directory. */
+	assert_error_mentions(load_one("MSHARE_SHIM_LOG_FILE", "shim.log"),
+			      "MSHARE_SHIM_LOG_FILE", "not an absolute path");
+	assert_error_mentions(load_one("MSHARE_SHIM_SYSLOG", "log"),
+			      "MSHARE_SHIM_SYSLOG", "not an absolute path");
+	ck_assert_str_eq(load_one("MSHARE_SHIM_SYSLOG", "/dev/log"), "");
+	ck_assert_str_eq(config.syslog_socket, "/dev/log");
 	assert_error_mentions(load_one("MSHARE_SHIM_CONFIG", "/nonexistent/shim.conf"),
 			      "MSHARE_SHIM_CONFIG", "/nonexistent/shim.conf",
 			      "cannot open");
+}
+END_TEST
+
+START_TEST(config_unknown_variable_names)
+{
+	const char *const clean[] = { "PATH=/bin", "MSHARE_SHIM_SHM=1",
+				      "MSHARE_SHIM_CONFIG=/etc/x", "MSHARE_SHIM_LOG",
+				      "MSHARE_SHIMMER=1", NULL };
+	const char *const typo[] = { "MSHARE_SHIM_SHM=1", "MSHARE_SHIM_MIN_SZE=1G",
+				     "MSHARE_SHIM_MODEX=strict", NULL };
+	const char *const prefix_only[] = { "MSHARE_SHIM_MOD=strict", NULL };
+	char name[64];
+
+	ck_assert(!shim_config_unknown_variable(clean, name, sizeof(name)));
+	ck_assert(!shim_config_unknown_variable(NULL, name, sizeof(name)));
+	ck_assert(shim_config_unknown_variable(typo, name, sizeof(name)));
+	ck_assert_str_eq(name, "MSHARE_SHIM_MIN_SZE");
+	/* A prefix of a real name is no real name. */
+	ck_assert(shim_config_unknown_variable(prefix_only, name, sizeof(name)));
+	ck_assert_str_eq(name, "MSHARE_SHIM_MOD");
+	/* A long name is cut to the buffer. */
+	ck_assert(shim_config_unknown_variable(typo, name, 8));
+	ck_assert_str_eq(name, "MSHARE_");
+}
+END_TEST
+
+START_TEST(secure_config_needs_root_everywhere)
+{
+	struct stat file = { .st_mode = S_IFREG | 0644, .st_uid = 0 };
+	struct stat dir = { .st_mode = S_IFDIR | 0755, .st_uid = 0 };
+
+	ck_assert(shim_config_file_trusted(&file, &dir));
+	file.st_uid = 1000;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_uid = 0;
+	file.st_mode = S_IFREG | 0664;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_mode = S_IFREG | 0646;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_mode = S_IFLNK | 0777;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	file.st_mode = S_IFREG | 0600;
+	ck_assert(shim_config_file_trusted(&file, &dir));
+	dir.st_uid = 1000;
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+	dir.st_uid = 0;
+	dir.st_mode = S_IFDIR | 01777;	/* /tmp: anyone may swap the file */
+	ck_assert(!shim_config_file_trusted(&file, &dir));
+}
+END_TEST
+
+START_TEST(attachment_limit_keeps_a_quarter)
+{
+	/* x86_64: 256 units of 512 GiB below 47 bits, 64 stay free. */
+	ck_assert_uint_eq(shim_attachment_limit(512ULL << 30), 192);
+	ck_assert_uint_eq(shim_attachment_limit(1ULL << 47), 1);
+	ck_assert_uint_eq(shim_attachment_limit(0), 1);
+	ck_assert_uint_eq(shim_attachment_limit(2ULL << 20), 65536);
 }
 END_TEST
 
@@ -650,6 +715,9 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, config_empty_variable_is_unset);
 	tcase_add_test(tc, config_malformed_cases);
 	tcase_add_test(tc, config_first_error_is_kept);
+	tcase_add_test(tc, config_unknown_variable_names);
+	tcase_add_test(tc, attachment_limit_keeps_a_quarter);
+	tcase_add_test(tc, secure_config_needs_root_everywhere);
 	tcase_add_test(tc, config_off_silences_everything);
 	tcase_add_test(tc, config_file_values);
 	tcase_add_test(tc, config_environment_wins_over_file);

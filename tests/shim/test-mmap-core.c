@@ -140,9 +140,6 @@ START_TEST(config_files_and_anon)
 	ck_assert(config.anon_set);
 	ck_assert_uint_eq(config.anon_min, GiB);
 
-	ck_assert_str_eq(load("MSHARE_SHIM_ANON", "0", NULL, NULL, NULL, NULL), "");
-	ck_assert(config.anon_set);
-	ck_assert_uint_eq(config.anon_min, 0);
 	/* Empty counts as unset, as for every variable. */
 	ck_assert_str_eq(load("MSHARE_SHIM_ANON", "", "MSHARE_SHIM_FILES", "",
 			      NULL, NULL), "");
@@ -190,6 +187,11 @@ START_TEST(config_files_and_anon_malformed)
 	assert_mentions(err, "MSHARE_SHIM_ANON");
 	err = load("MSHARE_SHIM_ANON", "99999999999G", NULL, NULL, NULL, NULL);
 	assert_mentions(err, "too large");
+	/* 0 reads like "off" but would back every size. */
+	err = load("MSHARE_SHIM_ANON", "0", NULL, NULL, NULL, NULL);
+	assert_mentions(err, "MSHARE_SHIM_ANON='0'");
+	assert_mentions(err, "unset it to back none");
+	ck_assert(!config.anon_set);
 }
 END_TEST
 
@@ -317,6 +319,17 @@ START_TEST(file_rules)
 	ck_assert(!shim_mmap_file_ok(&config, &f, 0, len, PROT_READ, why, sizeof(why)));
 	assert_mentions(why, "not a regular file");
 	f.regular = true;
+	/* The kernel's own errors (EINVAL, EPERM) stay the kernel's. */
+	f.page_size = 4096;
+	ck_assert(!shim_mmap_file_ok(&config, &f, 100, MiB, PROT_READ, why, sizeof(why)));
+	assert_mentions(why, "not page-aligned");
+	ck_assert(shim_mmap_file_ok(&config, &f, 4096, MiB, PROT_READ, why, sizeof(why)));
+	f.noexec = true;
+	ck_assert(!shim_mmap_file_ok(&config, &f, 0, len, PROT_READ | PROT_EXEC, why,
+				     sizeof(why)));
+	assert_mentions(why, "noexec");
+	ck_assert(shim_mmap_file_ok(&config, &f, 0, len, PROT_READ, why, sizeof(why)));
+	f.noexec = false;
 	f.path = "/dev/shm/PostgreSQL.1";
 	ck_assert(!shim_mmap_file_ok(&config, &f, 0, len, PROT_READ, why, sizeof(why)));
 	assert_mentions(why, "not in MSHARE_SHIM_FILES");
@@ -410,6 +423,9 @@ START_TEST(madvise_rules)
 	ck_assert_int_eq(shim_madvise_rule(MADV_FREE, true, true), SHIM_MADV_EINVAL);
 	ck_assert_int_eq(shim_madvise_rule(MADV_WIPEONFORK, true, false), SHIM_MADV_EINVAL);
 	ck_assert_int_eq(shim_madvise_rule(12345, true, true), SHIM_MADV_EINVAL);
+	/* What the kernel does on a shared mapping: nothing to clear. */
+	ck_assert_int_eq(shim_madvise_rule(MADV_KEEPONFORK, false, true), SHIM_MADV_SUCCEED);
+	ck_assert_int_eq(shim_madvise_rule(MADV_KEEPONFORK, true, false), SHIM_MADV_SUCCEED);
 }
 END_TEST
 

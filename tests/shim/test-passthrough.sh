@@ -23,6 +23,7 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 not_ok() {
 	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
 	shift
@@ -65,7 +66,7 @@ same_as_plain() {	# same_as_plain NAME: stdout and exit code as without the shim
 
 lines() { grep -c "$1" "$2"; }
 
-echo "1..23"
+echo "1..26"
 
 "$ops" "$(key 0)" >"$work/plain.out" 2>"$work/plain.err"
 echo $? >"$work/plain.rc"
@@ -77,6 +78,14 @@ check "SHM=all: output identical to the kernel's" same_as_plain all
 check "SHM=all: exactly one line logged" test "$(wc -l <"$work/all.err")" = 1
 check "SHM=all: it says msharefs is not available" \
 	test "$(lines 'msharefs is not available' "$work/all.err")" = 1
+# The tools' words (mshare-run), not a bare errno of the mount point.
+if grep -q '	msharefs$' /proc/filesystems; then
+	skip "SHM=all: it says why as the tools do" "this kernel has msharefs"
+else
+	check "SHM=all: it says this kernel does not support msharefs" \
+		grep -q 'msharefs is not available: this kernel does not support msharefs (not in /proc/filesystems)$' \
+		"$work/all.err"
+fi
 check "SHM=all: the line is 'mshare-shim[shm-ops:PID]: warn: ...'" \
 	grep -q '^mshare-shim\[shm-ops:[0-9]*\]: warn: ' "$work/all.err"
 [ -s "$work/all.err" ] && sed 's/^/# /' "$work/all.err"
@@ -96,6 +105,17 @@ check "malformed SHM: one error line naming variable, element and why" \
 	test "$(lines "error: configuration error: MSHARE_SHIM_SHM='1,,2': element 2 is empty" "$work/bad.err")" = 1 -a \
 	"$(wc -l <"$work/bad.err")" = 1
 [ -s "$work/bad.err" ] && sed 's/^/# /' "$work/bad.err"
+
+# 3b. ... but only in the programs MSHARE_SHIM_EXE selects; and a
+#     misspelled variable is named once.
+run badother 3 MSHARE_SHIM_SHM=1,,2 MSHARE_SHIM_EXE=postgres
+check "malformed SHM, program not selected: identical and silent" \
+	sh -c "cmp -s '$work/plain.out' '$work/badother.out' && test ! -s '$work/badother.err'"
+run typo 3 MSHARE_SHIM_SHM=1 MSHARE_SHIM_MIN_SZE=1M
+check "misspelled variable: one warning that names it" \
+	test "$(lines "warn: MSHARE_SHIM_MIN_SZE is not a variable of the shim (ignored)" "$work/typo.err")" = 1 -a \
+	"$(wc -l <"$work/typo.err")" = 1
+[ -s "$work/typo.err" ] && sed 's/^/# /' "$work/typo.err"
 
 # 4. off: not a byte of difference, not a word said (even with garbage).
 run off 4 MSHARE_SHIM_MODE=off MSHARE_SHIM_SHM=garbage

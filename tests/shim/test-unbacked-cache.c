@@ -94,23 +94,39 @@ START_TEST(linux_ids_spread_over_slots)
 
 	for (int i = 0; i < 8; i++)
 		known += shim_unbacked_valid(&cache, i * 32768, 2);
-	ck_assert_int_ge(known, 6);
+	ck_assert_int_eq(known, 8);
 }
 END_TEST
+
+/* Each id at a generation of its own, so a confused slot would show. */
+static uint64_t own_generation(int id)
+{
+	return (uint64_t)id * 2 + 2;
+}
 
 START_TEST(collision_replaces_never_confuses)
 {
 	reset();
-	/* Fill far more ids than slots: every answer must still be exact. */
-	for (int id = 0; id < 10 * SHIM_UNBACKED_SLOTS; id++)
-		shim_unbacked_insert(&cache, id, 6);
+	/* Far more ids than slots: each is known right after its insert. */
 	for (int id = 0; id < 10 * SHIM_UNBACKED_SLOTS; id++) {
-		if (shim_unbacked_valid(&cache, id, 6))
-			continue;	/* replaced: a lookup later, not an error */
-		ck_assert(!shim_unbacked_valid(&cache, id, 6));
+		shim_unbacked_insert(&cache, id, own_generation(id));
+		ck_assert(shim_unbacked_valid(&cache, id, own_generation(id)));
 	}
+	/*
+	 * At the end each slot holds the last id that hashed to it: as many
+	 * known ids as slots (the hash reaches every slot), none at another
+	 * id's generation.
+	 */
+	int known = 0;
+
+	for (int id = 0; id < 10 * SHIM_UNBACKED_SLOTS; id++) {
+		known += shim_unbacked_valid(&cache, id, own_generation(id));
+		ck_assert(!shim_unbacked_valid(&cache, id, own_generation(id + 1)));
+	}
+	ck_assert_int_eq(known, SHIM_UNBACKED_SLOTS);
 	for (int id = 10 * SHIM_UNBACKED_SLOTS; id < 20 * SHIM_UNBACKED_SLOTS; id++)
-		ck_assert(!shim_unbacked_valid(&cache, id, 6));
+		for (int g = 0; g < 10 * SHIM_UNBACKED_SLOTS; g++)
+			ck_assert(!shim_unbacked_valid(&cache, id, own_generation(g)));
 }
 END_TEST
 

@@ -307,6 +307,55 @@ expect "VmPTE: with the shim processes 2-8 grow by < 16 kB" 7 \
 	"$(sed -n '2,8p' "$work/pte.backed" | awk '$1 < 16' | wc -l)"
 expect "VmPTE: no region left" 0 "$(regions)"
 
+# Results the kernel gives, errno by errno, with and without the shim
+# (strict): madvise over a plain and a backed mapping, MADV_KEEPONFORK,
+# DONTFORK and mlock kept by a conversion, and mmap's own EINVAL (offset)
+# and EPERM (PROT_EXEC on noexec) not turned into ENOMEM.
+cp "$builddir/tests/shim/mmap-fidelity" "$work/fidelity"
+mkdir -p "$work/nx" && mount -t tmpfs -o noexec,size=16m tmpfs "$work/nx"
+truncate -s 8M "$work/f/fid" "$work/nx/fid"
+"$work/fidelity" "$work/f/fid" "$work/nx/fid" >"$work/fid.plain" 2>&1
+shim env MSHARE_SHIM_MODE=strict MSHARE_SHIM_FILES="$work/f/*:$work/nx/*" \
+	"$work/fidelity" "$work/f/fid" "$work/nx/fid" >"$work/fid.shim" 2>&1
+expect "fidelity: the mapping is backed under the shim" "backed yes" "$(head -n1 "$work/fid.shim")"
+if cmp -s "$work/fid.plain" "$work/fid.shim" 2>/dev/null ||
+   [ "$(tail -n +2 "$work/fid.plain")" = "$(tail -n +2 "$work/fid.shim")" ]; then
+	ok "fidelity: every result as the kernel's ($(($(wc -l <"$work/fid.plain") - 1)) cases)"
+else
+	not_ok "fidelity: every result as the kernel's"
+	diff "$work/fid.plain" "$work/fid.shim" | sed 's/^/#   /'
+fi
+umount "$work/nx"
+
+# The shim's descriptors of a backed file mapping, after the program closed
+# every fd and put its data file on the numbers (tests/shim/fd-reuse.c):
+# the conversion cannot map the file any more and fails (EINVAL) instead
+# of mapping the program's data file there; unmapping the whole works, and
+# nothing of the program's is closed or written.
+cp "$builddir/tests/shim/fd-reuse" "$work/fdreuse"
+truncate -s 8M "$work/f/fds"
+printf f | dd of="$work/f/fds" conv=notrunc 2>/dev/null
+out=$(shim "$work/fdreuse" mapping "$work/f/fds" "$work/fds.data" 2>&1)
+expect "own fds: after the program took over every fd number, no conversion, no harm" \
+	"backed yes|partial munmap -1|munmap 0|fds open 32" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+expect "own fds: the program's data file holds only its data" data "$(cat "$work/fds.data")"
+
+# Threads and signal handlers (tests/shim/mmap-race.c): two threads map and
+# unmap backed anonymous memory while a third maps private memory; a signal
+# handler's mprotect()/madvise() while its thread is inside the shim.
+cp "$builddir/tests/shim/mmap-race" "$work/race"
+out=$(shim timeout 300 "$work/race" threads $((4 * MiB)) 1500 2>&1)
+expect "threads: both shared mappers are backed" "backed 2" \
+	"$(echo "$out" | grep '^backed')"
+expect "threads: no failed call, no wrong data, no SIGSEGV" "failures 0" \
+	"$(echo "$out" | grep -e '^failures' -e SIGSEGV | tr '\n' ' ' | sed 's/ $//')"
+out=$(shim timeout 120 "$work/race" signal $((4 * MiB)) 500 2>&1)
+expect "signal: the handler ran and nothing failed or hung" \
+	"handler calls some|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+expect "threads and signals: no region left" 0 "$(ls -A "$mount" | grep -Evc '^mshare_(info|generation)$')"
+
 if [ -s "$work/shim.log" ] && grep -q 'error' "$work/shim.log"; then
 	note "shim log errors:"; grep error "$work/shim.log" | sed 's/^/#   /'
 fi

@@ -19,7 +19,11 @@ fake=${SHIM_TEST_FAKE:-0}
 holders=""
 hold_count=0
 
-if [ "$(id -u)" != 0 ]; then
+# Root switches to uid 65534 for the tests of another user; on the fake
+# (make check, often not root) those are skipped and the rest runs.
+root=0
+[ "$(id -u)" = 0 ] && root=1
+if [ "$root" = 0 ] && [ "$fake" != 1 ]; then
 	echo "1..0 # SKIP must run as root (it switches to uid 65534 itself)"
 	exit 0
 fi
@@ -127,7 +131,7 @@ count_files() {
 
 shmem_kb() { sed -n 's/^Shmem: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 
-echo "1..53"
+echo "1..55"
 
 # --- the mount ----------------------------------------------------------
 if [ "$fake" = 1 ]; then
@@ -141,11 +145,13 @@ expect_match "mshare_info holds the alignment" '^[0-9]+$' "$align"
 id=$(helper create "$(key 0)" 256M)
 remember_id "$id"
 expect_match "shmget(key, 256M, IPC_CREAT) under the shim" '^[0-9]+$' "$id"
+expect "the creator says so at the default log level, once" 1 \
+	"$(grep -c "notice: segment key 0x$(keyhex 0) id $id (268435456 bytes) is backed by msharefs region .*share its page tables" "$work/shim.log")"
 region=$(region_of "$id" 0)
 if [ -f "$region" ]; then ok "region $region exists"
 else not_ok "region for segment $id exists"; for f in "$mount"/* "$mount"/.*; do note "  $f"; done; fi
 expect "region mode follows the segment (0600)" 600 "$(stat -c %a "$region" 2>&1)"
-expect "region owned by the creator" 0 "$(stat -c %u "$region" 2>&1)"
+expect "region owned by the creator" "$(id -u)" "$(stat -c %u "$region" 2>&1)"
 expect "region size is the segment rounded up to the alignment" "$align" \
 	"$(stat -c %s "$region" 2>&1)"
 expect "ipcs shows the real segment at its full size" 268435456 \
@@ -214,10 +220,14 @@ fi
 id3=$(env MSHARE_SHIM_MODE=off "$work/helper" create "$(key 2)" 128M)
 remember_id "$id3"
 planted="$mount/sysv.$(keyhex 2).$id3.$(cpid_of "$id3")"
-as_nobody sh -c ": > '$planted'"
-expect "a region file planted by another uid is refused" "shmat: EACCES" \
-	"$(helper attach "$id3")"
-rm -f "$planted"
+if [ "$root" = 1 ]; then
+	as_nobody sh -c ": > '$planted'"
+	expect "a region file planted by another uid is refused" "shmat: EACCES" \
+		"$(helper attach "$id3")"
+	rm -f "$planted"
+else
+	skip "a region file planted by another uid is refused" "needs root"
+fi
 (umask 0; : >"$planted"; chmod 0666 "$planted")
 expect "a region file with the wrong mode is refused" "shmat: EACCES" \
 	"$(helper attach "$id3")"
@@ -261,21 +271,28 @@ expect "32 racers, $rounds rounds: no racer ever attached without the region" \
 	"" "$lost"
 
 # --- an unprivileged user ------------------------------------------------------
-uid=65534
-id4=$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
-	MSHARE_SHIM_SHM=all MSHARE_SHIM_MODE=strict "$work/helper" create "$(key 4)" 128M)
-remember_id "$id4"
-region4=$(region_of "$id4" 4)
-expect "unprivileged creator: region owned by uid 65534, mode 0600" "$uid 600" \
-	"$(stat -c '%u %a' "$region4" 2>&1)"
-as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SHM=all \
-	MSHARE_SHIM_MODE=strict "$work/helper" write "$id4" "from nobody" >/dev/null
-expect "unprivileged: another process reads it" "from nobody|y" \
-	"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
-	   MSHARE_SHIM_SHM=all MSHARE_SHIM_MODE=strict "$work/helper" read "$id4")"
-expect "unprivileged: RMID removes the region" "ok no" \
-	"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
-	   MSHARE_SHIM_SHM=all "$work/helper" rmid "$id4") $([ -e "$region4" ] && echo yes || echo no)"
+if [ "$root" = 1 ]; then
+	uid=65534
+	id4=$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
+		MSHARE_SHIM_SHM=all MSHARE_SHIM_MODE=strict "$work/helper" create "$(key 4)" 128M)
+	remember_id "$id4"
+	region4=$(region_of "$id4" 4)
+	expect "unprivileged creator: region owned by uid 65534, mode 0600" "$uid 600" \
+		"$(stat -c '%u %a' "$region4" 2>&1)"
+	as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SHM=all \
+		MSHARE_SHIM_MODE=strict "$work/helper" write "$id4" "from nobody" >/dev/null
+	expect "unprivileged: another process reads it" "from nobody|y" \
+		"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
+		   MSHARE_SHIM_SHM=all MSHARE_SHIM_MODE=strict "$work/helper" read "$id4")"
+	expect "unprivileged: RMID removes the region" "ok no" \
+		"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
+		   MSHARE_SHIM_SHM=all "$work/helper" rmid "$id4") $([ -e "$region4" ] && echo yes || echo no)"
+else
+	for t in "unprivileged creator: region owned by uid 65534, mode 0600" \
+	    "unprivileged: another process reads it" "unprivileged: RMID removes the region"; do
+		skip "$t" "needs root"
+	done
+fi
 
 # --- IPC_PRIVATE ----------------------------------------------------------------
 id5=$(helper create-private 128M)
@@ -310,10 +327,12 @@ huge_total=$(sed -n 's/^HugePages_Total: *//p' /proc/meminfo)
 if [ "$fake" = 1 ]; then
 	skip "a 128 MiB SHM_HUGETLB segment fits in 64 huge pages" "fake msharefs"
 	skip "hugetlb segment: data shared by id" "fake msharefs"
+	skip "a stale region holding the huge pages is swept before the next create" "fake msharefs"
 elif [ "${huge_total:-0}" -lt 64 ] ||
      [ "$(sed -n 's/^Hugepagesize: *//p' /proc/meminfo)" != "2048 kB" ]; then
 	skip "a 128 MiB SHM_HUGETLB segment fits in 64 huge pages" "needs 64 free 2 MiB huge pages"
 	skip "hugetlb segment: data shared by id" "needs huge pages"
+	skip "a stale region holding the huge pages is swept before the next create" "needs huge pages"
 else
 	idh=$(helper create "$(key 9)" 128M 600 hugetlb)
 	remember_id "$idh"
@@ -321,7 +340,14 @@ else
 		'^[0-9]+$' "$idh"
 	expect "hugetlb segment: data shared by id" "huge|e" \
 		"$(helper write "$idh" huge >/dev/null; helper read "$idh")"
-	[ -n "$idh" ] && helper rmid "$idh" >/dev/null
+	# Removed without the shim: its stale region keeps the 64 huge pages,
+	# and the next region needs them.  The sweep must come first.
+	[ -n "$idh" ] && ipcrm -m "$idh"
+	idh2=$(helper create "$(key 10)" 128M 600 hugetlb)
+	remember_id "$idh2"
+	expect_match "a stale region holding the huge pages is swept before the next create" \
+		'^[0-9]+$' "$idh2"
+	[ -n "$idh2" ] && helper rmid "$idh2" >/dev/null
 fi
 
 # --- VmPTE stays flat for attachers after the first ---------------------------

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A program that closes every descriptor and opens its own data file under
+ * the freed numbers, then makes the shim say something, for
+ * test-shim-fds.sh (host) and vm-mmap-tests.sh.
+ *
+ *   fd-reuse log DATA       closes fds 3 and up, opens DATA (it gets 3)
+ *                           and dup2()s it onto 100-131, writes "data",
+ *                           then shmget(IPC_PRIVATE, 128M): on a host
+ *                           without msharefs the shim logs why it passes
+ *                           through
+ *   fd-reuse stderr DATA    the same with fd 2 closed first, so DATA is
+ *                           also stderr
+ *   fd-reuse mapping FILE DATA   maps FILE (backed by the shim), then
+ *                           prints "backed yes|no" (an attachment is
+ *                           longer than the file), closes everything and
+ *                           puts DATA on fds 3 and 100-131; unmaps the second half (a
+ *                           conversion), prints the first byte of the
+ *                           first half, unmaps the rest, and prints
+ *                           "fds open N" (of 100-131)
+ *   fd-reuse emfile LEN     uses up every descriptor, maps LEN bytes of
+ *                           anonymous MAP_SHARED memory, frees them and
+ *                           maps again: prints "first backed yes|no" and
+ *                           "second backed yes|no" (a probe that failed
+ *                           with EMFILE must not turn backing off for
+ *                           good)
+ * The caller then checks that DATA still holds exactly "data".
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FIRST_HIGH 100
+#define HIGH_COUNT 32
+
+/* Closes 3 and up; puts DATA at the lowest free number and at 100-131. */
+static int take_over_fds(const char *data)
+{
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+
+	int fd = open(data, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < HIGH_COUNT; i++)
+		dup2(fd, FIRST_HIGH + i);
+	if (write(fd, "data", 4) != 4)
+		return -1;
+	return fd;
+}
+
+static int count_open_high(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < HIGH_COUNT; i++)
+		n += fcntl(FIRST_HIGH + i, F_GETFD) >= 0;
+	return n;
+}
+
+static int log_case(const char *data)
+{
+	if (take_over_fds(data) < 0)
+		return 1;
+
+	int id = shmget(IPC_PRIVATE, 128 << 20, IPC_CREAT | 0600);
+
+	if (id >= 0)
+		shmctl(id, IPC_RMID, NULL);
+	return 0;
+}
+
+/* Is the mapping at p longer than len (an attachment)? */
+static const char *backed(const char *p, size_t len)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	const char *result = "no";
+
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+		    (unsigned long)p >= lo && (unsigned long)p < hi) {
+			result = hi - lo > len ? "yes" : "no";
+			break;
+		}
+	}
+	if (maps)
+		fclose(maps);
+	return result;
+}
+
+static int mapping_case(const char *file, const char *data)
+{
+	int fd = open(file, O_RDWR);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return 1;
+
+	size_t len = (size_t)st.st_size, half = len / 2;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return 1;
+	printf("backed %s\n", backed(p, len));
+	if (take_over_fds(data) < 0)
+		return 1;
+
+	int rc = munmap(p + half, len - half);
+
+	printf("partial munmap %d\n", rc);
+	if (rc == 0)
+		printf("first byte %c\n", p[0]);
+	printf("munmap %d\n", munmap(p, rc == 0 ? half : len));
+	printf("fds open %d\n", count_open_high());
+	return 0;
+}
+
+static int emfile_case(size_t len)
+{
+	struct rlimit few = { 64, 64 };
+	int first = -1, last = -1;
+
+	if (setrlimit(RLIMIT_NOFILE, &few) != 0)
+		return 1;
+	for (;;) {
+		int fd = open("/dev/null", O_RDONLY);
+
+		if (fd < 0)
+			break;
+		if (first < 0)
+			first = fd;
+		last = fd;
+	}
+
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	for (int fd = first; first >= 0 && fd <= last; fd++)
+		close(fd);
+	if (p == MAP_FAILED)
+		return 1;
+	printf("first backed %s\n", backed(p, len));
+	munmap(p, len);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	printf("second backed %s\n", backed(p, len));
+	munmap(p, len);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && strcmp(argv[1], "log") == 0)
+		return log_case(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "stderr") == 0) {
+		close(2);
+		return log_case(argv[2]);
+	}
+	if (argc == 3 && strcmp(argv[1], "emfile") == 0)
+		return emfile_case(strtoull(argv[2], NULL, 0));
+	if (argc == 4 && strcmp(argv[1], "mapping") == 0)
+		return mapping_case(argv[2], argv[3]);
+	fprintf(stderr, "usage: see the comment at the top of fd-reuse.c\n");
+	return 2;
+}

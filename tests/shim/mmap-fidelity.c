@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Calls on a shared file mapping whose results must be the kernel's, with
+ * or without the shim (vm-mmap-tests.sh runs it both ways, strict mode,
+ * and compares every line but the first):
+ *
+ *   mmap-fidelity FILE NOEXEC_FILE
+ *
+ * FILE: 8 MiB or more, read-write; NOEXEC_FILE: on a noexec mount.
+ * Prints "backed yes|no" (the mapping of FILE is an attachment), then one
+ * line per case with the return value and errno name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LEN (8UL << 20)
+
+static const char *err_name(int rc)
+{
+	if (rc == 0)
+		return "ok";
+	switch (errno) {
+	case EINVAL: return "EINVAL";
+	case ENOMEM: return "ENOMEM";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	default: return strerror(errno);
+	}
+}
+
+static void report(const char *what, int rc)
+{
+	printf("%s: %s\n", what, err_name(rc));
+}
+
+static const char *maps_field(const char *p, const char *field, char *out,
+			      size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0;
+
+	snprintf(out, size, "?");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ':'))
+			in = (unsigned long)p >= lo && (unsigned long)p < hi;
+		else if (in && strncmp(line, field, strlen(field)) == 0) {
+			snprintf(out, size, "%s", line + strlen(field));
+			out[strcspn(out, "\n")] = '\0';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return out;
+}
+
+static int has_flag(const char *p, const char *flag)
+{
+	char flags[256], want[8];
+
+	maps_field(p, "VmFlags:", flags, sizeof(flags) - 1);
+	strcat(flags, " ");
+	snprintf(want, sizeof(want), " %s ", flag);
+	return strstr(flags, want) != NULL;
+}
+
+static char *map_it(int fd)
+{
+	char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED) {
+		printf("mmap: %s\n", err_name(-1));
+		exit(1);
+	}
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: mmap-fidelity FILE NOEXEC_FILE\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	int fd = open(argv[1], O_RDWR);
+
+	if (fd < 0)
+		return 1;
+
+	char *p = map_it(fd);
+	char v;
+
+	/* An attachment is much longer than the mapping. */
+	{
+		char size[64];
+
+		maps_field(p, "Size:", size, sizeof(size));
+		printf("backed %s\n", strtoul(size, NULL, 10) * 1024 > LEN ? "yes" : "no");
+	}
+
+	/* 1. madvise over a plain mapping just below and the mapping. */
+	char *below = mmap(p - 65536, 65536, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (below == p - 65536)
+		report("madvise WILLNEED over plain + shared", madvise(below, 65536 + LEN, MADV_WILLNEED));
+	else
+		printf("madvise WILLNEED over plain + shared: no room below\n");
+
+	/* 2. MADV_KEEPONFORK. */
+	report("madvise KEEPONFORK", madvise(p, LEN, MADV_KEEPONFORK));
+
+	/* 3. DONTFORK and mlock survive a partial mprotect. */
+	report("madvise DONTFORK", madvise(p, LEN, MADV_DONTFORK));
+	report("mlock", mlock(p, LEN));
+	report("mprotect first half read-only", mprotect(p, LEN / 2, PROT_READ));
+	printf("after mprotect: locked %s, dontfork %s\n",
+	       has_flag(p + LEN - 4096, "lo") ? "yes" : "no",
+	       has_flag(p + LEN - 4096, "dc") ? "yes" : "no");
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(mincore(p, 4096, (unsigned char *)&v) == 0 ? 1 : 0);
+
+	int status;
+
+	waitpid(pid, &status, 0);
+	printf("fork child has the mapping: %s\n",
+	       WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "yes" : "no");
+	munmap(p, LEN);
+
+	/* 4. MAP_FIXED over the whole mapping replaces it. */
+	p = map_it(fd);
+	p[0] = 'x';
+
+	char *r = mmap(p, LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	printf("MAP_FIXED over the mapping: %s, reads %d\n",
+	       r == p ? "same address" : "moved", r == p ? r[0] : -1);
+	report("munmap of the replacement", munmap(p, LEN));
+
+	/* 5. The kernel's errors for mmap itself. */
+	void *q = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 100);
+
+	report("mmap at an unaligned offset", q == MAP_FAILED ? -1 : 0);
+	int nfd = open(argv[2], O_RDWR);
+
+	q = nfd < 0 ? MAP_FAILED :
+	    mmap(NULL, LEN, PROT_READ | PROT_EXEC, MAP_SHARED, nfd, 0);
+	report("mmap PROT_EXEC on a noexec mount", q == MAP_FAILED ? -1 : 0);
+	return 0;
+}

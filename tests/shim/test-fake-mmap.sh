@@ -1,0 +1,79 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The shim's mmap paths under threads and signal handlers, on any host:
+# fake-msharefs.so makes a tmpfs directory pass for msharefs, so anonymous
+# MAP_SHARED memory gets a region there (a tmpfs file mapped whole, like an
+# attachment) and tests/shim/mmap-race runs against it.  Needs no root.
+# vm-mmap-tests.sh runs the same program against the real msharefs.
+# Prints TAP.
+
+set -u
+builddir=${top_builddir:-.}
+builddir=$(cd "$builddir" && pwd)
+fake_so=$builddir/tests/shim/fake-msharefs.so
+shim=$builddir/shim/.libs/libmshare-shim.so
+race=$builddir/tests/shim/mmap-race
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ ! -f "$fake_so" ] || [ ! -f "$shim" ] || [ ! -x "$race" ]; then
+	echo "1..0 # SKIP fake-msharefs.so, the shim or mmap-race not built"
+	exit 0
+fi
+dir=$(mktemp -d /dev/shm/fake-mmap.XXXXXX) || exit 99
+trap 'rm -rf "$dir"' EXIT
+echo 549755813888 >"$dir/mshare_info"
+chmod 0444 "$dir/mshare_info"
+
+# ok, not_ok, skip, note, expect, expect_match
+. "$here/../tap.sh"
+
+under_fake() {
+	env FAKE_MSHAREFS_DIR="$dir" LD_PRELOAD="$fake_so $shim" \
+	    MSHARE_SHIM_MOUNT="$dir" MSHARE_SHIM_ANON=1M MSHARE_SHIM_MIN_SIZE=1M \
+	    MSHARE_SHIM_LOG_FILE="$dir/shim.log" "$@"
+}
+
+# 1. Two threads map and unmap backed memory while a third maps private
+#    memory: no call fails, no data is lost, no mapping vanishes.
+out=$(under_fake timeout 120 "$race" threads 2097152 1500 2>&1)
+expect "threads: both shared mappers are backed" "backed 2" \
+	"$(echo "$out" | grep '^backed')"
+expect "threads: no failed call, no wrong data, no SIGSEGV" "failures 0" \
+	"$(echo "$out" | grep -e '^failures' -e SIGSEGV | tr '\n' ' ' | sed 's/ $//')"
+
+expect "threads: one notice at the default log level says the memory is backed" 1 \
+	"$(grep -c 'notice: anonymous shared memory of 2097152 bytes is backed by an msharefs region' "$dir/shim.log")"
+
+# 1b. The calls on a backed anonymous mapping (mmap-helper anonfork, as in
+#     the VM): fork, partial munmap, mremap, madvise, munmap.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" anonfork 8388608 2>&1 | tr '\n' '|')
+expect "anonymous: fork, EINVAL, ENOMEM, madvise, munmap as documented" \
+	"backed|child sees parent backed|parent sees from child|partial munmap -1 Invalid argument|mremap Cannot allocate memory|madvise dontneed 0|text kept from child|munmap 0|" \
+	"$out"
+
+# 2. A signal handler's mprotect()/madvise() while its thread is inside the
+#    shim's mmap/munmap: no deadlock (timeout), no failure.
+out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)
+expect "signal: the handler ran and nothing failed or hung" \
+	"handler calls some|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+# 3. A probe of the mount that fails for want of descriptors (EMFILE) is
+#    repeated at the next call, not kept as "no msharefs" for good.
+out=$(under_fake "$builddir/tests/shim/fd-reuse" emfile 2097152 2>&1)
+expect "EMFILE while probing: the next mapping is backed" \
+	"first backed no|second backed yes" "$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+
+# 4. Each attachment takes a 512 GiB unit of address space, and only about
+#    250 fit: the shim keeps a quarter for the program (192 attachments)
+#    and passes further mappings through, saying so once.
+: >"$dir/shim.log"
+out=$(under_fake "$race" many 2097152 260 2>&1)
+expect "260 mappings: 192 backed, the program still gets 1 TiB and malloc" \
+	"big mmap ok|malloc ok|backed 192|failures 0" "$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+expect "260 mappings: one line says why the rest pass through" 1 \
+	"$(grep -c 'too little address space' "$dir/shim.log")"
+
+[ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"
+echo "1..$n"
+[ "$failed" = 0 ]
