@@ -154,6 +154,21 @@ expect "region mode follows the segment (0600)" 600 "$(stat -c %a "$region" 2>&1
 expect "region owned by the creator" "$(id -u)" "$(stat -c %u "$region" 2>&1)"
 expect "region size is the segment rounded up to the alignment" "$align" \
 	"$(stat -c %s "$region" 2>&1)"
+# The creator seals the layout once it is set up (MSHAREFS_SEAL): nobody,
+# not even the owner or root, can unmap or replace the segment's memory
+# through the region file afterwards.
+expect "the shim sealed the region: fdinfo says so, the owner's MSHAREFS_UNMAP gets EPERM" \
+	"sealed 1 unmap EPERM" "$(python3 -c '
+import errno, fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+sealed = [l.split()[1] for l in open("/proc/self/fdinfo/%d" % fd) if l.startswith("mshare_sealed:")]
+try:
+    fcntl.ioctl(fd, 0x40107801, struct.pack("QQ", 0, 4096))  # MSHAREFS_UNMAP
+    res = "ok"
+except OSError as e:
+    res = errno.errorcode[e.errno]
+print("sealed", sealed[0] if sealed else "?", "unmap", res)
+' "$region" 2>&1)"
 expect "ipcs shows the real segment at its full size" 268435456 \
 	"$(ipcs -m -i "$id" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')"
 expect_match "/proc/PID/maps shows the attachment as the region" \
