@@ -569,6 +569,73 @@ START_TEST(rights_mount_limits)
 }
 END_TEST
 
+/* rename() over an empty directory gives its nr_inodes count back. */
+START_TEST(rights_rename_over_directory_uncharges)
+{
+	char dir[ST_PATH_MAX / 2], a[ST_PATH_MAX], b[ST_PATH_MAX];
+	struct statfs sfs;
+	int round;
+
+	if (geteuid() != 0) {
+		st_skip("rights_rename_over_directory_uncharges",
+			"needs root to mount");
+		return;
+	}
+	private_mount(dir, sizeof(dir), 0, "nr_inodes=2");
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	ST_ASSERT_SYSCALL_OK(mkdir(a, 0700));
+	for (round = 0; round < 4; round++) {
+		ck_assert_msg(mkdir(b, 0700) == 0, "round %d: mkdir: %s",
+			      round, strerror(errno));
+		ST_ASSERT_SYSCALL_OK(rename(b, a));
+	}
+	ck_assert_int_eq(statfs(dir, &sfs), 0);
+	ck_assert_uint_eq(sfs.f_ffree, 1);
+	ST_ASSERT_SYSCALL_OK(rmdir(a));
+	umount2(dir, MNT_DETACH);
+}
+END_TEST
+
+/*
+ * Child: a forced read (/proc/self/mem) of a PROT_NONE attachment, then
+ * a plain load.  Exits 30 if the load worked (the forced read linked the
+ * region with user access); a correct kernel kills it with SIGSEGV.
+ */
+static int force_read_then_load(void *arg)
+{
+	unsigned char *p = arg, c;
+	int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+
+	if (mem < 0)
+		return 10;
+	if (pread(mem, &c, 1, (off_t)(uintptr_t)p) == 1)
+		fprintf(stderr, "# forced read of the PROT_NONE attachment: %#x\n", c);
+	close(mem);
+	c = *(volatile unsigned char *)p;
+	return 30;
+}
+
+START_TEST(rights_prot_none_never_linked)
+{
+	char path[ST_PATH_MAX], buf[64];
+	int fd = st_region_sized(path, "none"), status;
+	unsigned char *rw, *none;
+
+	ST_ASSERT_RC(mshare_map_anon(fd, 0, ST_PAGE, PROT_READ | PROT_WRITE), 0);
+	rw = st_attach(fd, PROT_READ | PROT_WRITE);
+	rw[0] = 0x5a;
+	none = st_attach(fd, PROT_NONE);
+	status = run_child(force_read_then_load, none);
+	ck_assert_msg(killed_by(status, SIGSEGV),
+		      "a load through a PROT_NONE attachment after a forced read: %s (want SIGSEGV)",
+		      describe_status(status, buf, sizeof(buf)));
+	ck_assert_int_eq(munmap(none, st_align()), 0);
+	ck_assert_int_eq(munmap(rw, st_align()), 0);
+	drop(path, fd);
+}
+END_TEST
+
 /* The VM suite boots once with pti=on and says so: PTI must then be on. */
 START_TEST(rights_pti_as_asked)
 {
@@ -606,4 +673,6 @@ void register_rights_tests(void)
 	selftest_add(&group, rights_private_directory);
 	selftest_add(&group, rights_mount_options_and_remount);
 	selftest_add(&group, rights_mount_limits);
+	selftest_add(&group, rights_rename_over_directory_uncharges);
+	selftest_add(&group, rights_prot_none_never_linked);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define HUGE_2M ((uint64_t)2 << 20)
@@ -312,6 +313,37 @@ START_TEST(safety_device_memory_refused)
 }
 END_TEST
 
+/*
+ * Secret memory (memfd_secret()) is out of the kernel's direct map: a
+ * region must refuse it as it refuses device memory.
+ */
+START_TEST(safety_secret_memory_refused)
+{
+	char path[ST_PATH_MAX];
+	int fd, secret;
+
+#ifdef SYS_memfd_secret
+	secret = (int)syscall(SYS_memfd_secret, 0);
+#else
+	secret = -1;
+	errno = ENOSYS;
+#endif
+	if (secret < 0) {
+		st_skip("safety_secret_memory_refused",
+			"memfd_secret: %s (CONFIG_SECRETMEM not in this kernel)",
+			strerror(errno));
+		return;
+	}
+	ck_assert_int_eq(ftruncate(secret, ST_PAGE), 0);
+	fd = st_region_sized(path, "secret");
+	ST_ASSERT_RC(mshare_map_file(fd, 0, ST_PAGE, PROT_READ | PROT_WRITE,
+				     secret, 0), ENODEV);
+	close(secret);
+	ck_assert_int_eq(unlink(path), 0);
+	close(fd);
+}
+END_TEST
+
 /* As root, drops clean page cache so that the next faults read the file. */
 static void drop_page_cache(void)
 {
@@ -429,6 +461,7 @@ void register_safety_tests(void)
 	selftest_add(&safety, safety_hugetlb_1g_refused);
 	selftest_add(&safety, safety_private_attach_einval);
 	selftest_add(&safety, safety_device_memory_refused);
+	selftest_add(&safety, safety_secret_memory_refused);
 	selftest_add(&safety, safety_fault_reading_file);
 	selftest_add(&safety, safety_teardown_with_leftover_tables);
 	/* Last: on a kernel with the bug they leave the region hanging. */
