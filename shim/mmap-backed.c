@@ -354,35 +354,28 @@ static void release(const struct shim_mapping *e)
 }
 
 /*
- * What the kernel keeps in a mapping's VmFlags that a conversion must carry
- * over: "lo" (mlock) and "dc" (MADV_DONTFORK).  Read from /proc/self/smaps
- * without stdio; the mmap lock serialises the static buffers.
+ * Whether the kernel keeps a mapping mlock()ed ("lo" in its VmFlags): a
+ * conversion must carry it over.  Read from /proc/self/smaps without
+ * stdio; the mmap lock serialises the static buffers.
  */
-struct kept_flags {
-	bool locked, dontfork;
-};
-
-static void scan_vm_flags(const char *line, struct kept_flags *kept)
+static bool has_locked_flag(const char *line)
 {
-	for (const char *p = line + 8; *p; p++) {
+	for (const char *p = line + 8; *p; p++)
 		if (p[0] == ' ' && p[1] == 'l' && p[2] == 'o' && (!p[3] || p[3] == ' '))
-			kept->locked = true;
-		if (p[0] == ' ' && p[1] == 'd' && p[2] == 'c' && (!p[3] || p[3] == ' '))
-			kept->dontfork = true;
-	}
+			return true;
+	return false;
 }
 
-static struct kept_flags kept_flags_of(uintptr_t start)
+static bool locked_in_smaps(uintptr_t start)
 {
 	static char chunk[4096], line[512];
-	struct kept_flags kept = { false, false };
 	bool in_target = false;
 	size_t used = 0;
 	int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
-		return kept;
+		return false;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			if (chunk[i] != '\n') {
@@ -394,9 +387,10 @@ static struct kept_flags kept_flags_of(uintptr_t start)
 			used = 0;
 			if (strncmp(line, "VmFlags:", 8) == 0) {
 				if (in_target) {
-					scan_vm_flags(line, &kept);
+					bool locked = has_locked_flag(line);
+
 					close(fd);
-					return kept;
+					return locked;
 				}
 			} else if (strchr(line, '-') && line[0] != ' ' &&
 				   strchr(line, ':') > strchr(line, '-')) {
@@ -411,7 +405,7 @@ static struct kept_flags kept_flags_of(uintptr_t start)
 		}
 	}
 	close(fd);
-	return kept;
+	return false;
 }
 
 /*
@@ -434,13 +428,13 @@ static int convert(int index, struct shim_range *tail)
 		errno = EINVAL;
 		return -1;
 	}
-	struct kept_flags kept = kept_flags_of(e.addr);
+	bool locked = locked_in_smaps(e.addr);
 	void *at = raw_mmap((void *)e.addr, e.region_size, e.prot,
 			    MAP_SHARED | MAP_FIXED, e.file_fd, (off_t)e.offset);
 
-	if (at == (void *)e.addr && kept.dontfork)
+	if (at == (void *)e.addr && e.dontfork)
 		raw_madvise(at, e.region_size, MADV_DONTFORK);
-	if (at == (void *)e.addr && (kept.locked || e.mlocked))
+	if (at == (void *)e.addr && (locked || e.mlocked))
 		raw_mlock(at, e.len);
 	if (at != (void *)e.addr) {
 		shim_log(SHIM_LOG_ERROR,
@@ -813,6 +807,9 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 		}
 		if (lo < hi && advise_backed(&e, lo, hi - lo, advice) != 0)
 			goto fail;
+		/* Applied (to the whole mapping only): the child needs to know. */
+		if (lo < hi && (advice == MADV_DONTFORK || advice == MADV_DOFORK))
+			mmap_table_at(i)->dontfork = advice == MADV_DONTFORK;
 		if (end > e.addr + e.len)
 			hole = true;	/* the attachment beyond the mapping */
 		pos = e.addr + e.region_size < end ? e.addr + e.region_size : end;
@@ -859,6 +856,22 @@ void mmap_backed_unlock_in_parent(void)
 }
 
 /*
+ * A MADV_DONTFORK mapping did not come along: its range is free in the
+ * child, which may map its own things there.  Forgets it, closing our
+ * descriptors (the parent's lock and the region's name stay the parent's).
+ */
+static void forget_in_child(int index)
+{
+	struct shim_mapping *e = mmap_table_at(index);
+
+	if (fd_is(e->file_fd, e->file_dev, e->file_ino))
+		close(e->file_fd);
+	if (fd_is(e->region_fd, e->region_dev, e->region_ino))
+		close(e->region_fd);
+	mmap_table_remove(index);
+}
+
+/*
  * flock() locks belong to the open file description, which fork shares:
  * a child letting go must not convert the lock its parent holds.  So the
  * child opens each region again (a new description) and locks that.
@@ -870,6 +883,10 @@ void mmap_backed_after_fork_in_child(void)
 		struct shim_mapping *e = mmap_table_at(i);
 		char link[64];
 
+		if (e->dontfork) {
+			forget_in_child(i);
+			continue;
+		}
 		if (!e->file_backed || e->lock_inherited)
 			continue;
 		if (!fd_is(e->region_fd, e->region_dev, e->region_ino)) {

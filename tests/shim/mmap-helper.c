@@ -14,6 +14,9 @@
  *                               "vmpte BEFORE AFTER" (kB) and backed/plain
  *   anonfork LEN                anonymous MAP_SHARED; a child writes, the
  *                               parent reads; and munmap of the whole
+ *   dontfork LEN                anonymous MAP_SHARED with MADV_DONTFORK;
+ *                               the child maps private memory where it
+ *                               was, unmaps/mprotects part, checks data
  *   anonhuge LEN                anonymous MAP_SHARED|MAP_HUGETLB: write,
  *                               fork, the child reads, munmap
  *   shmopen NAME LEN            shm_open+ftruncate+mmap+write, print backed
@@ -226,6 +229,48 @@ static int cmd_anonfork(char **a)
 	return 0;
 }
 
+/*
+ * A fork child does not get a MADV_DONTFORK mapping: the range is free in
+ * it, and its own mappings there must behave as anywhere else.
+ */
+static int cmd_dontfork(char **a)
+{
+	size_t len = strtoull(a[0], NULL, 0), page = (size_t)getpagesize();
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	printf("%s\n", backing(p));
+	printf("madvise dontfork %d\n", madvise(p, len, MADV_DONTFORK));
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* Four private pages inside the range the parent has mapped. */
+		char *q = mmap(p + page, 4 * page, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		if (q != p + page) {
+			printf("child mmap %s\n", strerror(errno));
+			_exit(1);
+		}
+		memset(q, 'c', 4 * page);
+		printf("child munmap %d\n", munmap(q, page));
+		printf("child mprotect %d\n", mprotect(q + page, page, PROT_READ));
+		printf("child madvise %d\n",
+		       madvise(q + 2 * page, page, MADV_NORMAL));
+		printf("child data %s\n", q[page] == 'c' && q[2 * page] == 'c' &&
+		       q[4 * page - 1] == 'c' ? "kept" : "lost");
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	printf("child %s\n", WIFEXITED(status) ? "exited" : "killed");
+	printf("munmap %d\n", munmap(p, len));
+	return 0;
+}
+
 static int cmd_anonhuge(char **a)
 {
 	size_t len = strtoull(a[0], NULL, 0);
@@ -399,6 +444,7 @@ int main(int argc, char **argv)
 		{ "map", 4, cmd_map }, { "put", 3, cmd_put }, { "get", 3, cmd_get },
 		{ "pwrite", 3, cmd_pwrite }, { "pread", 3, cmd_pread },
 		{ "touch", 1, cmd_touch }, { "anonfork", 1, cmd_anonfork },
+		{ "dontfork", 1, cmd_dontfork },
 		{ "anonhuge", 1, cmd_anonhuge }, { "shmopen", 2, cmd_shmopen }, { "shmread", 2, cmd_shmread },
 		{ "cycle", 2, cmd_cycle }, { "grow", 2, cmd_grow },
 		{ "partial", 2, cmd_partial }, { "madvise", 2, cmd_madvise },

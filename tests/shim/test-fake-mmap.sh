@@ -52,6 +52,14 @@ expect "anonymous: fork, EINVAL, ENOMEM, madvise, munmap as documented" \
 	"backed|child sees parent backed|parent sees from child|partial munmap -1 Invalid argument|mremap Cannot allocate memory|madvise dontneed 0|text kept from child|munmap 0|" \
 	"$out"
 
+# 1c. A MADV_DONTFORK mapping is not the fork child's: private memory the
+#     child maps in its range behaves as without the shim.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" dontfork 8388608 2>&1 | tr '\n' '|')
+expect "MADV_DONTFORK: the child's own mappings in the old range are its own" \
+	"backed|madvise dontfork 0|child munmap 0|child mprotect 0|child madvise 0|child data kept|child exited|munmap 0|" \
+	"$out"
+
 # 2. A signal handler's mprotect()/madvise() while its thread is inside the
 #    shim's mmap/munmap: no deadlock (timeout), no failure.
 out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)

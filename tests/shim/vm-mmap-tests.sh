@@ -141,6 +141,12 @@ expect "anonymous: MADV_DONTNEED succeeds, data kept" "madvise dontneed 0|text k
 expect "anonymous: munmap of the whole" "munmap 0" "$(sed -n 8p "$work/anon")"
 expect "anonymous: no region name at any time" 0 "$(ls -A "$mount" | grep -Evc '^mshare_(info|generation)$')"
 
+# 4a. MADV_DONTFORK: the fork child has no attachment there, and its own
+#     private mappings in that range behave as without the shim.
+expect "anonymous MADV_DONTFORK: the child's mappings in the old range are its own" \
+	"backed|madvise dontfork 0|child munmap 0|child mprotect 0|child madvise 0|child data kept|child exited|munmap 0" \
+	"$(shim "$helper" dontfork $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
+
 # 4b. Anonymous hugetlb memory (the suite boots with --hugepages 64).
 if [ "$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" -ge 4 ] 2>/dev/null; then
 	shim "$helper" anonhuge $((4 * MiB)) >"$work/huge" 2>&1
