@@ -239,12 +239,15 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 		   attach(&entry, region_fd, region_size, why, sizeof(why));
 
 	if (at == MAP_FAILED) {
+		/* Before the release's flock() sets EWOULDBLOCK. */
+		int saved = errno;
+
 		if (entry.file_fd >= 0)
 			close(entry.file_fd);
 		else
-			shim_format(why, sizeof(why), "dup: %s", strerror(errno));
+			shim_format(why, sizeof(why), "dup: %s", strerror(saved));
 		mmap_region_release(config()->mount, entry.name, region_fd, true);
-		return unbacked(errno == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
+		return unbacked(saved == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
 				SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
 				prot, flags, fd, offset);
 	}
