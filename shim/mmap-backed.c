@@ -312,8 +312,26 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
  * locked path and then needs the lock itself would wait for ever: it is
  * refused instead (EDEADLK), which only a handler acting on a backed
  * mapping can meet; everything else takes the lock-free path.
+ *
+ * The locked path makes calls that are cancellation points (open, read,
+ * close, flock): a pthread_cancel() acting there would leave the lock held
+ * and every later backed call and fork() waiting.  So cancellation is off
+ * while the lock is held; a request made meanwhile acts at the thread's
+ * next cancellation point after it.
  */
 static __thread bool holding_lock __attribute__((tls_model("initial-exec")));
+static __thread int cancel_state_before_lock
+	__attribute__((tls_model("initial-exec")));
+
+static void take_lock(void)
+{
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&mmap_lock);
+	holding_lock = true;
+	cancel_state_before_lock = old;
+}
 
 static bool lock(void)
 {
@@ -323,8 +341,7 @@ static bool lock(void)
 		errno = EDEADLK;
 		return false;
 	}
-	pthread_mutex_lock(&mmap_lock);
-	holding_lock = true;
+	take_lock();
 	return true;
 }
 
@@ -334,6 +351,7 @@ static void unlock(void)
 
 	holding_lock = false;
 	pthread_mutex_unlock(&mmap_lock);
+	pthread_setcancelstate(cancel_state_before_lock, NULL);
 	errno = saved;
 }
 
@@ -849,8 +867,7 @@ void mmap_backed_note_mlock(const void *addr, size_t len, bool locked)
 
 void mmap_backed_lock_for_fork(void)
 {
-	pthread_mutex_lock(&mmap_lock);
-	holding_lock = true;
+	take_lock();
 }
 
 void mmap_backed_unlock_in_parent(void)

@@ -66,6 +66,12 @@ out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)
 expect "signal: the handler ran and nothing failed or hung" \
 	"handler calls some|backed 1|failures 0" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+# 2b. Threads cancelled (pthread_cancel) while mapping backed memory leave
+#     no lock held: a fork and a backed mmap afterwards do not hang.
+out=$(under_fake timeout 60 "$race" cancel 2097152 200 2>&1)
+expect "cancel: threads cancelled inside the shim leave no lock held (fork, mmap)" \
+	"cancelled 200|after fork child 0|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 # 3. A probe of the mount that fails for want of descriptors (EMFILE) is
 #    repeated at the next call, not kept as "no msharefs" for good.
 out=$(under_fake "$builddir/tests/shim/fd-reuse" emfile 2097152 2>&1)

@@ -360,6 +360,10 @@ out=$(shim timeout 120 "$work/race" signal $((4 * MiB)) 500 2>&1)
 expect "signal: the handler ran and nothing failed or hung" \
 	"handler calls some|backed 1|failures 0" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+out=$(shim timeout 120 "$work/race" cancel $((4 * MiB)) 200 2>&1)
+expect "cancel: threads cancelled inside the shim leave no lock held (fork, mmap)" \
+	"cancelled 200|after fork child 0|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 expect "threads and signals: no region left" 0 "$(ls -A "$mount" | grep -Evc '^mshare_(info|generation)$')"
 
 if [ -s "$work/shim.log" ] && grep -q 'error' "$work/shim.log"; then
