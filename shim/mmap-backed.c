@@ -709,6 +709,43 @@ int mmap_backed_munmap(void *addr, size_t len)
 	return rc;
 }
 
+/*
+ * MREMAP_FIXED replaces what is at [new_addr, +new_size) as mmap(MAP_FIXED)
+ * does: backed mappings there are cleared the same way, or their entries
+ * would outlive their attachments.
+ */
+static void *mremap_fixed(void *old, size_t old_size, size_t new_size,
+			  int flags, void *new_addr)
+{
+	static struct shim_mapping whole[SHIM_MMAP_MAX];
+	static struct leftovers left;
+	uintptr_t a = (uintptr_t)new_addr, end;
+	int whole_count;
+
+	/* The kernel's EINVAL for such a target; nothing of ours is touched. */
+	if (!range_ok(a, new_size, &end)) {
+		unlock();
+		return raw_mremap(old, old_size, new_size, flags, new_addr);
+	}
+	/* whole and left are static: the lock serialises their users. */
+	if (clear_the_way(a, end, "mremap(MREMAP_FIXED)", true, &left, whole,
+			  &whole_count) != 0) {
+		for (int i = 0; i < whole_count; i++)
+			release(&whole[i]);
+		unlock();
+		return MAP_FAILED;
+	}
+	void *at = raw_mremap(old, old_size, new_size, flags, new_addr);
+	int saved = errno;
+
+	unmap_leftovers_outside(&left, a, end);
+	for (int i = 0; i < whole_count; i++)
+		release(&whole[i]);
+	errno = saved;
+	unlock();
+	return at;
+}
+
 void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 			 int flags, void *new_addr)
 {
@@ -718,6 +755,8 @@ void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 	int rc = make_plain((uintptr_t)old, old_size ? old_size : 1, "mremap",
 			    ENOMEM);
 
+	if (rc == 0 && (flags & MREMAP_FIXED))
+		return mremap_fixed(old, old_size, new_size, flags, new_addr);
 	unlock();
 	if (rc != 0)
 		return MAP_FAILED;

@@ -17,6 +17,9 @@
  *   dontfork LEN                anonymous MAP_SHARED with MADV_DONTFORK;
  *                               the child maps private memory where it
  *                               was, unmaps/mprotects part, checks data
+ *   remapover LEN               mremap(MREMAP_FIXED) private memory over a
+ *                               backed anonymous mapping, unmap and
+ *                               mprotect part, check the data
  *   anonhuge LEN                anonymous MAP_SHARED|MAP_HUGETLB: write,
  *                               fork, the child reads, munmap
  *   shmopen NAME LEN            shm_open+ftruncate+mmap+write, print backed
@@ -271,6 +274,32 @@ static int cmd_dontfork(char **a)
 	return 0;
 }
 
+/*
+ * mremap(MREMAP_FIXED) replaces a backed mapping like mmap(MAP_FIXED):
+ * afterwards the range and the space after it are the program's.
+ */
+static int cmd_remapover(char **a)
+{
+	size_t len = strtoull(a[0], NULL, 0), page = (size_t)getpagesize();
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *q = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || q == MAP_FAILED)
+		die("mmap");
+	printf("%s\n", backing(p));
+	memset(q, 'q', len);
+	char *r = mremap(q, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p);
+
+	printf("mremap %s\n", r == p ? "moved" : strerror(errno));
+	printf("munmap part %d\n", munmap(p, page));
+	printf("mprotect part %d\n", mprotect(p + page, page, PROT_READ));
+	printf("data %s\n", r == p && p[page] == 'q' && p[len - 1] == 'q' ?
+	       "kept" : "lost");
+	return 0;
+}
+
 static int cmd_anonhuge(char **a)
 {
 	size_t len = strtoull(a[0], NULL, 0);
@@ -444,7 +473,7 @@ int main(int argc, char **argv)
 		{ "map", 4, cmd_map }, { "put", 3, cmd_put }, { "get", 3, cmd_get },
 		{ "pwrite", 3, cmd_pwrite }, { "pread", 3, cmd_pread },
 		{ "touch", 1, cmd_touch }, { "anonfork", 1, cmd_anonfork },
-		{ "dontfork", 1, cmd_dontfork },
+		{ "dontfork", 1, cmd_dontfork }, { "remapover", 1, cmd_remapover },
 		{ "anonhuge", 1, cmd_anonhuge }, { "shmopen", 2, cmd_shmopen }, { "shmread", 2, cmd_shmread },
 		{ "cycle", 2, cmd_cycle }, { "grow", 2, cmd_grow },
 		{ "partial", 2, cmd_partial }, { "madvise", 2, cmd_madvise },

@@ -60,6 +60,13 @@ expect "MADV_DONTFORK: the child's own mappings in the old range are its own" \
 	"backed|madvise dontfork 0|child munmap 0|child mprotect 0|child madvise 0|child data kept|child exited|munmap 0|" \
 	"$out"
 
+# 1d. mremap(MREMAP_FIXED) over a backed mapping replaces it: the range
+#     is then the program's, as without the shim.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" remapover 8388608 2>&1 | tr '\n' '|')
+expect "mremap(MREMAP_FIXED) over a backed mapping: the range is the program's" \
+	"backed|mremap moved|munmap part 0|mprotect part 0|data kept|" "$out"
+
 # 2. A signal handler's mprotect()/madvise() while its thread is inside the
 #    shim's mmap/munmap: no deadlock (timeout), no failure.
 out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)

@@ -147,6 +147,10 @@ expect "anonymous MADV_DONTFORK: the child's mappings in the old range are its o
 	"backed|madvise dontfork 0|child munmap 0|child mprotect 0|child madvise 0|child data kept|child exited|munmap 0" \
 	"$(shim "$helper" dontfork $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
 
+expect "mremap(MREMAP_FIXED) over a backed mapping: the range is the program's" \
+	"backed|mremap moved|munmap part 0|mprotect part 0|data kept" \
+	"$(shim "$helper" remapover $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
+
 # 4b. Anonymous hugetlb memory (the suite boots with --hugepages 64).
 if [ "$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" -ge 4 ] 2>/dev/null; then
 	shim "$helper" anonhuge $((4 * MiB)) >"$work/huge" 2>&1
