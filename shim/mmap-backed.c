@@ -613,6 +613,18 @@ static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
 
 	if (!range_ok(a, len, &end))
 		return raw_mmap(addr, len, prot, flags, fd, offset);
+	/*
+	 * The kernel checks the call (fd, access, offset) before it unmaps
+	 * anything; clearing the way does not.  So the same mapping is tried
+	 * elsewhere first: a call that would fail leaves ours in place.
+	 */
+	void *trial = raw_mmap(NULL, len, prot,
+			       flags & ~(MAP_FIXED | MAP_POPULATE | MAP_LOCKED),
+			       fd, offset);
+
+	if (trial == MAP_FAILED)
+		return MAP_FAILED;
+	raw_munmap(trial, len);
 	if (!lock())
 		return MAP_FAILED;
 	/* whole and left are static: the lock serialises their users. */

@@ -20,6 +20,8 @@
  *   remapover LEN               mremap(MREMAP_FIXED) private memory over a
  *                               backed anonymous mapping, unmap and
  *                               mprotect part, check the data
+ *   fixedfail LEN               a MAP_FIXED mmap that fails (EACCES) over
+ *                               a backed mapping: its data must stay
  *   anonhuge LEN                anonymous MAP_SHARED|MAP_HUGETLB: write,
  *                               fork, the child reads, munmap
  *   shmopen NAME LEN            shm_open+ftruncate+mmap+write, print backed
@@ -300,6 +302,41 @@ static int cmd_remapover(char **a)
 	return 0;
 }
 
+/* The kernel checks a MAP_FIXED mmap before it unmaps anything. */
+static int cmd_fixedfail(char **a)
+{
+	size_t len = strtoull(a[0], NULL, 0);
+	char path[] = "/tmp/fixedfail.XXXXXX";
+	int fd = mkstemp(path);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+
+	if (fd < 0 || p == MAP_FAILED)
+		die("setup");
+	close(fd);
+	fd = open(path, O_RDONLY);
+	unlink(path);
+	if (fd < 0)
+		die("open");
+	printf("%s\n", backing(p));
+	strcpy(p, "kept");
+	errno = 0;
+	void *q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		       fd, 0);
+
+	printf("mmap %s\n", q == MAP_FAILED ? strerror(errno) : "succeeded");
+	/* A child reads it: a hole would kill it, not us. */
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(strcmp(p, "kept") != 0);
+	waitpid(pid, &status, 0);
+	printf("data %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+	       "kept" : "lost");
+	return 0;
+}
+
 static int cmd_anonhuge(char **a)
 {
 	size_t len = strtoull(a[0], NULL, 0);
@@ -474,6 +511,7 @@ int main(int argc, char **argv)
 		{ "pwrite", 3, cmd_pwrite }, { "pread", 3, cmd_pread },
 		{ "touch", 1, cmd_touch }, { "anonfork", 1, cmd_anonfork },
 		{ "dontfork", 1, cmd_dontfork }, { "remapover", 1, cmd_remapover },
+		{ "fixedfail", 1, cmd_fixedfail },
 		{ "anonhuge", 1, cmd_anonhuge }, { "shmopen", 2, cmd_shmopen }, { "shmread", 2, cmd_shmread },
 		{ "cycle", 2, cmd_cycle }, { "grow", 2, cmd_grow },
 		{ "partial", 2, cmd_partial }, { "madvise", 2, cmd_madvise },

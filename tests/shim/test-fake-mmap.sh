@@ -67,6 +67,13 @@ out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
 expect "mremap(MREMAP_FIXED) over a backed mapping: the range is the program's" \
 	"backed|mremap moved|munmap part 0|mprotect part 0|data kept|" "$out"
 
+# 1e. A MAP_FIXED mmap that fails (EACCES) over a backed mapping leaves
+#     it in place, as the kernel does.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" fixedfail 8388608 2>&1 | tr '\n' '|')
+expect "failing mmap(MAP_FIXED) over a backed mapping: its data stays" \
+	"backed|mmap Permission denied|data kept|" "$out"
+
 # 2. A signal handler's mprotect()/madvise() while its thread is inside the
 #    shim's mmap/munmap: no deadlock (timeout), no failure.
 out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)

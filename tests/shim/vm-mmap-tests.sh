@@ -151,6 +151,10 @@ expect "mremap(MREMAP_FIXED) over a backed mapping: the range is the program's" 
 	"backed|mremap moved|munmap part 0|mprotect part 0|data kept" \
 	"$(shim "$helper" remapover $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
 
+expect "failing mmap(MAP_FIXED) over a backed mapping: its data stays" \
+	"backed|mmap Permission denied|data kept" \
+	"$(shim "$helper" fixedfail $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
+
 # 4b. Anonymous hugetlb memory (the suite boots with --hugepages 64).
 if [ "$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" -ge 4 ] 2>/dev/null; then
 	shim "$helper" anonhuge $((4 * MiB)) >"$work/huge" 2>&1
