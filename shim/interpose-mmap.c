@@ -108,8 +108,12 @@ SHIM_EXPORT void *mremap(void *old, size_t old_size, size_t new_size,
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	/* old_size 0 duplicates a shared mapping: it still concerns old. */
-	if (!table_is_ours(old, old_size ? old_size : 1))
+	/*
+	 * old_size 0 duplicates a shared mapping: it still concerns old.  A
+	 * MREMAP_FIXED target is replaced, as by mmap(MAP_FIXED).
+	 */
+	if (!table_is_ours(old, old_size ? old_size : 1) &&
+	    !((flags & MREMAP_FIXED) && table_is_ours(new_addr, new_size)))
 		return raw_mremap(old, old_size, new_size, flags, new_addr);
 	return mmap_backed_mremap(old, old_size, new_size, flags, new_addr);
 }

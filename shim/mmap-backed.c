@@ -239,12 +239,15 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 		   attach(&entry, region_fd, region_size, why, sizeof(why));
 
 	if (at == MAP_FAILED) {
+		/* Before the release's flock() sets EWOULDBLOCK. */
+		int saved = errno;
+
 		if (entry.file_fd >= 0)
 			close(entry.file_fd);
 		else
-			shim_format(why, sizeof(why), "dup: %s", strerror(errno));
+			shim_format(why, sizeof(why), "dup: %s", strerror(saved));
 		mmap_region_release(config()->mount, entry.name, region_fd, true);
-		return unbacked(errno == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
+		return unbacked(saved == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
 				SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
 				prot, flags, fd, offset);
 	}
@@ -309,8 +312,26 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
  * locked path and then needs the lock itself would wait for ever: it is
  * refused instead (EDEADLK), which only a handler acting on a backed
  * mapping can meet; everything else takes the lock-free path.
+ *
+ * The locked path makes calls that are cancellation points (open, read,
+ * close, flock): a pthread_cancel() acting there would leave the lock held
+ * and every later backed call and fork() waiting.  So cancellation is off
+ * while the lock is held; a request made meanwhile acts at the thread's
+ * next cancellation point after it.
  */
 static __thread bool holding_lock __attribute__((tls_model("initial-exec")));
+static __thread int cancel_state_before_lock
+	__attribute__((tls_model("initial-exec")));
+
+static void take_lock(void)
+{
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&mmap_lock);
+	holding_lock = true;
+	cancel_state_before_lock = old;
+}
 
 static bool lock(void)
 {
@@ -320,8 +341,7 @@ static bool lock(void)
 		errno = EDEADLK;
 		return false;
 	}
-	pthread_mutex_lock(&mmap_lock);
-	holding_lock = true;
+	take_lock();
 	return true;
 }
 
@@ -331,6 +351,7 @@ static void unlock(void)
 
 	holding_lock = false;
 	pthread_mutex_unlock(&mmap_lock);
+	pthread_setcancelstate(cancel_state_before_lock, NULL);
 	errno = saved;
 }
 
@@ -354,35 +375,28 @@ static void release(const struct shim_mapping *e)
 }
 
 /*
- * What the kernel keeps in a mapping's VmFlags that a conversion must carry
- * over: "lo" (mlock) and "dc" (MADV_DONTFORK).  Read from /proc/self/smaps
- * without stdio; the mmap lock serialises the static buffers.
+ * Whether the kernel keeps a mapping mlock()ed ("lo" in its VmFlags): a
+ * conversion must carry it over.  Read from /proc/self/smaps without
+ * stdio; the mmap lock serialises the static buffers.
  */
-struct kept_flags {
-	bool locked, dontfork;
-};
-
-static void scan_vm_flags(const char *line, struct kept_flags *kept)
+static bool has_locked_flag(const char *line)
 {
-	for (const char *p = line + 8; *p; p++) {
+	for (const char *p = line + 8; *p; p++)
 		if (p[0] == ' ' && p[1] == 'l' && p[2] == 'o' && (!p[3] || p[3] == ' '))
-			kept->locked = true;
-		if (p[0] == ' ' && p[1] == 'd' && p[2] == 'c' && (!p[3] || p[3] == ' '))
-			kept->dontfork = true;
-	}
+			return true;
+	return false;
 }
 
-static struct kept_flags kept_flags_of(uintptr_t start)
+static bool locked_in_smaps(uintptr_t start)
 {
 	static char chunk[4096], line[512];
-	struct kept_flags kept = { false, false };
 	bool in_target = false;
 	size_t used = 0;
 	int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
-		return kept;
+		return false;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			if (chunk[i] != '\n') {
@@ -394,9 +408,10 @@ static struct kept_flags kept_flags_of(uintptr_t start)
 			used = 0;
 			if (strncmp(line, "VmFlags:", 8) == 0) {
 				if (in_target) {
-					scan_vm_flags(line, &kept);
+					bool locked = has_locked_flag(line);
+
 					close(fd);
-					return kept;
+					return locked;
 				}
 			} else if (strchr(line, '-') && line[0] != ' ' &&
 				   strchr(line, ':') > strchr(line, '-')) {
@@ -411,7 +426,7 @@ static struct kept_flags kept_flags_of(uintptr_t start)
 		}
 	}
 	close(fd);
-	return kept;
+	return false;
 }
 
 /*
@@ -434,13 +449,13 @@ static int convert(int index, struct shim_range *tail)
 		errno = EINVAL;
 		return -1;
 	}
-	struct kept_flags kept = kept_flags_of(e.addr);
+	bool locked = locked_in_smaps(e.addr);
 	void *at = raw_mmap((void *)e.addr, e.region_size, e.prot,
 			    MAP_SHARED | MAP_FIXED, e.file_fd, (off_t)e.offset);
 
-	if (at == (void *)e.addr && kept.dontfork)
+	if (at == (void *)e.addr && e.dontfork)
 		raw_madvise(at, e.region_size, MADV_DONTFORK);
-	if (at == (void *)e.addr && (kept.locked || e.mlocked))
+	if (at == (void *)e.addr && (locked || e.mlocked))
 		raw_mlock(at, e.len);
 	if (at != (void *)e.addr) {
 		shim_log(SHIM_LOG_ERROR,
@@ -598,6 +613,18 @@ static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
 
 	if (!range_ok(a, len, &end))
 		return raw_mmap(addr, len, prot, flags, fd, offset);
+	/*
+	 * The kernel checks the call (fd, access, offset) before it unmaps
+	 * anything; clearing the way does not.  So the same mapping is tried
+	 * elsewhere first: a call that would fail leaves ours in place.
+	 */
+	void *trial = raw_mmap(NULL, len, prot,
+			       flags & ~(MAP_FIXED | MAP_POPULATE | MAP_LOCKED),
+			       fd, offset);
+
+	if (trial == MAP_FAILED)
+		return MAP_FAILED;
+	raw_munmap(trial, len);
 	if (!lock())
 		return MAP_FAILED;
 	/* whole and left are static: the lock serialises their users. */
@@ -694,6 +721,43 @@ int mmap_backed_munmap(void *addr, size_t len)
 	return rc;
 }
 
+/*
+ * MREMAP_FIXED replaces what is at [new_addr, +new_size) as mmap(MAP_FIXED)
+ * does: backed mappings there are cleared the same way, or their entries
+ * would outlive their attachments.
+ */
+static void *mremap_fixed(void *old, size_t old_size, size_t new_size,
+			  int flags, void *new_addr)
+{
+	static struct shim_mapping whole[SHIM_MMAP_MAX];
+	static struct leftovers left;
+	uintptr_t a = (uintptr_t)new_addr, end;
+	int whole_count;
+
+	/* The kernel's EINVAL for such a target; nothing of ours is touched. */
+	if (!range_ok(a, new_size, &end)) {
+		unlock();
+		return raw_mremap(old, old_size, new_size, flags, new_addr);
+	}
+	/* whole and left are static: the lock serialises their users. */
+	if (clear_the_way(a, end, "mremap(MREMAP_FIXED)", true, &left, whole,
+			  &whole_count) != 0) {
+		for (int i = 0; i < whole_count; i++)
+			release(&whole[i]);
+		unlock();
+		return MAP_FAILED;
+	}
+	void *at = raw_mremap(old, old_size, new_size, flags, new_addr);
+	int saved = errno;
+
+	unmap_leftovers_outside(&left, a, end);
+	for (int i = 0; i < whole_count; i++)
+		release(&whole[i]);
+	errno = saved;
+	unlock();
+	return at;
+}
+
 void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 			 int flags, void *new_addr)
 {
@@ -703,6 +767,8 @@ void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 	int rc = make_plain((uintptr_t)old, old_size ? old_size : 1, "mremap",
 			    ENOMEM);
 
+	if (rc == 0 && (flags & MREMAP_FIXED))
+		return mremap_fixed(old, old_size, new_size, flags, new_addr);
 	unlock();
 	if (rc != 0)
 		return MAP_FAILED;
@@ -813,6 +879,9 @@ int mmap_backed_madvise(void *addr, size_t len, int advice)
 		}
 		if (lo < hi && advise_backed(&e, lo, hi - lo, advice) != 0)
 			goto fail;
+		/* Applied (to the whole mapping only): the child needs to know. */
+		if (lo < hi && (advice == MADV_DONTFORK || advice == MADV_DOFORK))
+			mmap_table_at(i)->dontfork = advice == MADV_DONTFORK;
 		if (end > e.addr + e.len)
 			hole = true;	/* the attachment beyond the mapping */
 		pos = e.addr + e.region_size < end ? e.addr + e.region_size : end;
@@ -849,13 +918,28 @@ void mmap_backed_note_mlock(const void *addr, size_t len, bool locked)
 
 void mmap_backed_lock_for_fork(void)
 {
-	pthread_mutex_lock(&mmap_lock);
-	holding_lock = true;
+	take_lock();
 }
 
 void mmap_backed_unlock_in_parent(void)
 {
 	unlock();
+}
+
+/*
+ * A MADV_DONTFORK mapping did not come along: its range is free in the
+ * child, which may map its own things there.  Forgets it, closing our
+ * descriptors (the parent's lock and the region's name stay the parent's).
+ */
+static void forget_in_child(int index)
+{
+	struct shim_mapping *e = mmap_table_at(index);
+
+	if (fd_is(e->file_fd, e->file_dev, e->file_ino))
+		close(e->file_fd);
+	if (fd_is(e->region_fd, e->region_dev, e->region_ino))
+		close(e->region_fd);
+	mmap_table_remove(index);
 }
 
 /*
@@ -870,6 +954,10 @@ void mmap_backed_after_fork_in_child(void)
 		struct shim_mapping *e = mmap_table_at(i);
 		char link[64];
 
+		if (e->dontfork) {
+			forget_in_child(i);
+			continue;
+		}
 		if (!e->file_backed || e->lock_inherited)
 			continue;
 		if (!fd_is(e->region_fd, e->region_dev, e->region_ino)) {

@@ -48,6 +48,11 @@ struct shim_mapping {
 	 * must apply it to the plain mapping from this note.
 	 */
 	bool mlocked;
+	/*
+	 * MADV_DONTFORK is on the attachment: a fork child does not get it,
+	 * so the child must forget the entry (the range is free there).
+	 */
+	bool dontfork;
 	char name[SHIM_MMAP_NAME_MAX];	/* file: the region's name */
 };
 

@@ -159,29 +159,62 @@ static bool retry_due(void)
 	return now.tv_sec - probe_last.tv_sec >= PROBE_RETRY_SECONDS;
 }
 
+/* This thread is probing: a signal handler on it must not wait for itself. */
+static __thread bool probing __attribute__((tls_model("initial-exec")));
+static __thread int cancel_state_before_probe
+	__attribute__((tls_model("initial-exec")));
+
+static const struct msharefs_state probe_busy = {
+	.why = "a signal handler interrupted its thread's probe of the mount",
+};
+
+/*
+ * The probe opens and reads files (cancellation points): cancellation is
+ * off while its lock is held, or a pthread_cancel() acting there would
+ * leave the lock held and every later probe and fork() waiting.
+ */
+static void take_probe_lock(void)
+{
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&probe_lock);
+	probing = true;
+	cancel_state_before_probe = old;
+}
+
+static void drop_probe_lock(void)
+{
+	probing = false;
+	pthread_mutex_unlock(&probe_lock);
+	pthread_setcancelstate(cancel_state_before_probe, NULL);
+}
+
 const struct msharefs_state *msharefs_probe(const char *mount)
 {
 	if (__atomic_load_n(&state.available, __ATOMIC_ACQUIRE))
 		return &state;
-	pthread_mutex_lock(&probe_lock);
+	if (probing)
+		return &probe_busy;	/* the caller passes its call through */
+	take_probe_lock();
 	if (!state.available && retry_due()) {
 		probe_transient = false;
 		run_probe(mount);
 		probed = true;
 		clock_gettime(CLOCK_MONOTONIC, &probe_last);
 	}
-	pthread_mutex_unlock(&probe_lock);
+	drop_probe_lock();
 	return &state;
 }
 
 void msharefs_probe_lock_for_fork(void)
 {
-	pthread_mutex_lock(&probe_lock);
+	take_probe_lock();
 }
 
 void msharefs_probe_unlock_after_fork(void)
 {
-	pthread_mutex_unlock(&probe_lock);
+	drop_probe_lock();
 }
 
 int region_creating_open(const char *mount, key_t key, char *why, size_t why_size)

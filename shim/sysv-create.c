@@ -25,17 +25,39 @@
 #define SHM_HUGE_MASK 0x3f
 #endif
 
-/* One region build at a time: the creating file is named by our pid. */
+/*
+ * One region build at a time: the creating file is named by our pid.  The
+ * build opens, writes and closes files (cancellation points): cancellation
+ * is off while the lock is held, or a pthread_cancel() acting there would
+ * leave it held and every later shmget() and fork() waiting.
+ */
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int cancel_state_before_create
+	__attribute__((tls_model("initial-exec")));
+
+static void take_create_lock(void)
+{
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&create_lock);
+	cancel_state_before_create = old;
+}
+
+static void drop_create_lock(void)
+{
+	pthread_mutex_unlock(&create_lock);
+	pthread_setcancelstate(cancel_state_before_create, NULL);
+}
 
 void sysv_lock_for_fork(void)
 {
-	pthread_mutex_lock(&create_lock);
+	take_create_lock();
 }
 
 void sysv_unlock_after_fork(void)
 {
-	pthread_mutex_unlock(&create_lock);
+	drop_create_lock();
 }
 
 /* The page size a segment's memory uses (huge pages for SHM_HUGETLB). */
@@ -199,12 +221,12 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 
 	char why[WHY_MAX], name[SHIM_REGION_NAME_MAX];
 
-	pthread_mutex_lock(&create_lock);
+	take_create_lock();
 	/* Made before the segment, so no attacher can see one without the other. */
 	int fd = region_creating_open(config()->mount, key, why, sizeof(why));
 
 	if (fd < 0) {
-		pthread_mutex_unlock(&create_lock);
+		drop_create_lock();
 		return shmget_unbacked(SHIM_REASON_REGION_SETUP_FAILED, why, key,
 				       size, shmflg);
 	}
@@ -227,7 +249,7 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 
 		close(fd);
 		region_creating_discard(config()->mount, key);
-		pthread_mutex_unlock(&create_lock);
+		drop_create_lock();
 		if (err == EEXIST && !(shmflg & IPC_EXCL))
 			return real->shmget(key, size, shmflg);
 		errno = err;
@@ -246,7 +268,7 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 	close(fd);
 	if (!made)
 		region_creating_discard(config()->mount, key);
-	pthread_mutex_unlock(&create_lock);
+	drop_create_lock();
 
 	if (made) {
 		shim_log_notice("segment key 0x%08x id %d (%zu bytes) is backed by msharefs region %s/%s: the processes attaching it share its page tables",

@@ -14,6 +14,14 @@
  *                               "vmpte BEFORE AFTER" (kB) and backed/plain
  *   anonfork LEN                anonymous MAP_SHARED; a child writes, the
  *                               parent reads; and munmap of the whole
+ *   dontfork LEN                anonymous MAP_SHARED with MADV_DONTFORK;
+ *                               the child maps private memory where it
+ *                               was, unmaps/mprotects part, checks data
+ *   remapover LEN               mremap(MREMAP_FIXED) private memory over a
+ *                               backed anonymous mapping, unmap and
+ *                               mprotect part, check the data
+ *   fixedfail LEN               a MAP_FIXED mmap that fails (EACCES) over
+ *                               a backed mapping: its data must stay
  *   anonhuge LEN                anonymous MAP_SHARED|MAP_HUGETLB: write,
  *                               fork, the child reads, munmap
  *   shmopen NAME LEN            shm_open+ftruncate+mmap+write, print backed
@@ -226,6 +234,109 @@ static int cmd_anonfork(char **a)
 	return 0;
 }
 
+/*
+ * A fork child does not get a MADV_DONTFORK mapping: the range is free in
+ * it, and its own mappings there must behave as anywhere else.
+ */
+static int cmd_dontfork(char **a)
+{
+	size_t len = strtoull(a[0], NULL, 0), page = (size_t)getpagesize();
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	printf("%s\n", backing(p));
+	printf("madvise dontfork %d\n", madvise(p, len, MADV_DONTFORK));
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* Four private pages inside the range the parent has mapped. */
+		char *q = mmap(p + page, 4 * page, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		if (q != p + page) {
+			printf("child mmap %s\n", strerror(errno));
+			_exit(1);
+		}
+		memset(q, 'c', 4 * page);
+		printf("child munmap %d\n", munmap(q, page));
+		printf("child mprotect %d\n", mprotect(q + page, page, PROT_READ));
+		printf("child madvise %d\n",
+		       madvise(q + 2 * page, page, MADV_NORMAL));
+		printf("child data %s\n", q[page] == 'c' && q[2 * page] == 'c' &&
+		       q[4 * page - 1] == 'c' ? "kept" : "lost");
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	printf("child %s\n", WIFEXITED(status) ? "exited" : "killed");
+	printf("munmap %d\n", munmap(p, len));
+	return 0;
+}
+
+/*
+ * mremap(MREMAP_FIXED) replaces a backed mapping like mmap(MAP_FIXED):
+ * afterwards the range and the space after it are the program's.
+ */
+static int cmd_remapover(char **a)
+{
+	size_t len = strtoull(a[0], NULL, 0), page = (size_t)getpagesize();
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *q = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || q == MAP_FAILED)
+		die("mmap");
+	printf("%s\n", backing(p));
+	memset(q, 'q', len);
+	char *r = mremap(q, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p);
+
+	printf("mremap %s\n", r == p ? "moved" : strerror(errno));
+	printf("munmap part %d\n", munmap(p, page));
+	printf("mprotect part %d\n", mprotect(p + page, page, PROT_READ));
+	printf("data %s\n", r == p && p[page] == 'q' && p[len - 1] == 'q' ?
+	       "kept" : "lost");
+	return 0;
+}
+
+/* The kernel checks a MAP_FIXED mmap before it unmaps anything. */
+static int cmd_fixedfail(char **a)
+{
+	size_t len = strtoull(a[0], NULL, 0);
+	char path[] = "/tmp/fixedfail.XXXXXX";
+	int fd = mkstemp(path);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+
+	if (fd < 0 || p == MAP_FAILED)
+		die("setup");
+	close(fd);
+	fd = open(path, O_RDONLY);
+	unlink(path);
+	if (fd < 0)
+		die("open");
+	printf("%s\n", backing(p));
+	strcpy(p, "kept");
+	errno = 0;
+	void *q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		       fd, 0);
+
+	printf("mmap %s\n", q == MAP_FAILED ? strerror(errno) : "succeeded");
+	/* A child reads it: a hole would kill it, not us. */
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(strcmp(p, "kept") != 0);
+	waitpid(pid, &status, 0);
+	printf("data %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+	       "kept" : "lost");
+	return 0;
+}
+
 static int cmd_anonhuge(char **a)
 {
 	size_t len = strtoull(a[0], NULL, 0);
@@ -399,6 +510,8 @@ int main(int argc, char **argv)
 		{ "map", 4, cmd_map }, { "put", 3, cmd_put }, { "get", 3, cmd_get },
 		{ "pwrite", 3, cmd_pwrite }, { "pread", 3, cmd_pread },
 		{ "touch", 1, cmd_touch }, { "anonfork", 1, cmd_anonfork },
+		{ "dontfork", 1, cmd_dontfork }, { "remapover", 1, cmd_remapover },
+		{ "fixedfail", 1, cmd_fixedfail },
 		{ "anonhuge", 1, cmd_anonhuge }, { "shmopen", 2, cmd_shmopen }, { "shmread", 2, cmd_shmread },
 		{ "cycle", 2, cmd_cycle }, { "grow", 2, cmd_grow },
 		{ "partial", 2, cmd_partial }, { "madvise", 2, cmd_madvise },

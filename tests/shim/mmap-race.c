@@ -22,7 +22,15 @@
  *	(each backed one takes a whole alignment unit of address space),
  *	then asks for 1 TiB of private address space and 64 MiB of malloc:
  *	prints "backed N", "big mmap ok|failed" and "malloc ok|failed".
+ *   mmap-race cancel LEN ROUNDS
+ *	ROUNDS times, a thread maps and unmaps LEN bytes of anonymous
+ *	MAP_SHARED memory in a loop and is cancelled (pthread_cancel) after
+ *	a few microseconds, likely inside the shim; then a fork child and
+ *	the main thread each map backed memory once.  Prints "cancelled N",
+ *	"after fork child 0" and "backed N"; a lock left held by a cancelled
+ *	thread hangs (the caller's timeout).
  */
+#include <sys/wait.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -191,12 +199,71 @@ static void run_many(void)
 	printf("malloc %s\n", heap ? "ok" : "failed");
 }
 
+static void *cancelled_mapper(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			fail();
+		else
+			munmap(p, len);
+		pthread_testcancel();
+	}
+	return NULL;
+}
+
+static void run_cancel(void)
+{
+	long cancelled = 0;
+
+	for (long i = 0; i < rounds; i++) {
+		pthread_t t;
+		void *result;
+
+		if (pthread_create(&t, NULL, cancelled_mapper, NULL) != 0) {
+			fail();
+			continue;
+		}
+		usleep((useconds_t)(i % 7) * 20);
+		pthread_cancel(t);
+		pthread_join(t, &result);
+		cancelled += result == PTHREAD_CANCELED;
+	}
+	printf("cancelled %ld\n", cancelled);
+
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		_exit(p == MAP_FAILED || munmap(p, len) != 0);
+	}
+	int status = -1;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		fail();
+	printf("after fork child %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		fail();
+	else
+		backed += is_backed(p);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4 || (strcmp(argv[1], "threads") != 0 &&
 			  strcmp(argv[1], "signal") != 0 &&
-			  strcmp(argv[1], "many") != 0)) {
-		fprintf(stderr, "usage: mmap-race threads|signal|many LEN ROUNDS\n");
+			  strcmp(argv[1], "many") != 0 &&
+			  strcmp(argv[1], "cancel") != 0)) {
+		fprintf(stderr, "usage: mmap-race threads|signal|many|cancel LEN ROUNDS\n");
 		return 2;
 	}
 	len = strtoull(argv[2], NULL, 0);
@@ -207,6 +274,8 @@ int main(int argc, char **argv)
 		run_threads();
 	else if (strcmp(argv[1], "signal") == 0)
 		run_signal();
+	else if (strcmp(argv[1], "cancel") == 0)
+		run_cancel();
 	else
 		run_many();
 	printf("backed %ld\n", backed);

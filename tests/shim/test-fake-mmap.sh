@@ -52,11 +52,39 @@ expect "anonymous: fork, EINVAL, ENOMEM, madvise, munmap as documented" \
 	"backed|child sees parent backed|parent sees from child|partial munmap -1 Invalid argument|mremap Cannot allocate memory|madvise dontneed 0|text kept from child|munmap 0|" \
 	"$out"
 
+# 1c. A MADV_DONTFORK mapping is not the fork child's: private memory the
+#     child maps in its range behaves as without the shim.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" dontfork 8388608 2>&1 | tr '\n' '|')
+expect "MADV_DONTFORK: the child's own mappings in the old range are its own" \
+	"backed|madvise dontfork 0|child munmap 0|child mprotect 0|child madvise 0|child data kept|child exited|munmap 0|" \
+	"$out"
+
+# 1d. mremap(MREMAP_FIXED) over a backed mapping replaces it: the range
+#     is then the program's, as without the shim.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" remapover 8388608 2>&1 | tr '\n' '|')
+expect "mremap(MREMAP_FIXED) over a backed mapping: the range is the program's" \
+	"backed|mremap moved|munmap part 0|mprotect part 0|data kept|" "$out"
+
+# 1e. A MAP_FIXED mmap that fails (EACCES) over a backed mapping leaves
+#     it in place, as the kernel does.
+out=$(under_fake env SHIM_TEST_MOUNT="$dir" timeout 20 \
+	"$builddir/tests/shim/mmap-helper" fixedfail 8388608 2>&1 | tr '\n' '|')
+expect "failing mmap(MAP_FIXED) over a backed mapping: its data stays" \
+	"backed|mmap Permission denied|data kept|" "$out"
+
 # 2. A signal handler's mprotect()/madvise() while its thread is inside the
 #    shim's mmap/munmap: no deadlock (timeout), no failure.
 out=$(under_fake timeout 60 "$race" signal 2097152 1500 2>&1)
 expect "signal: the handler ran and nothing failed or hung" \
 	"handler calls some|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+# 2b. Threads cancelled (pthread_cancel) while mapping backed memory leave
+#     no lock held: a fork and a backed mmap afterwards do not hang.
+out=$(under_fake timeout 60 "$race" cancel 2097152 200 2>&1)
+expect "cancel: threads cancelled inside the shim leave no lock held (fork, mmap)" \
+	"cancelled 200|after fork child 0|backed 1|failures 0" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 # 3. A probe of the mount that fails for want of descriptors (EMFILE) is
 #    repeated at the next call, not kept as "no msharefs" for good.

@@ -141,6 +141,20 @@ expect "anonymous: MADV_DONTNEED succeeds, data kept" "madvise dontneed 0|text k
 expect "anonymous: munmap of the whole" "munmap 0" "$(sed -n 8p "$work/anon")"
 expect "anonymous: no region name at any time" 0 "$(ls -A "$mount" | grep -Evc '^mshare_(info|generation)$')"
 
+# 4a. MADV_DONTFORK: the fork child has no attachment there, and its own
+#     private mappings in that range behave as without the shim.
+expect "anonymous MADV_DONTFORK: the child's mappings in the old range are its own" \
+	"backed|madvise dontfork 0|child munmap 0|child mprotect 0|child madvise 0|child data kept|child exited|munmap 0" \
+	"$(shim "$helper" dontfork $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
+
+expect "mremap(MREMAP_FIXED) over a backed mapping: the range is the program's" \
+	"backed|mremap moved|munmap part 0|mprotect part 0|data kept" \
+	"$(shim "$helper" remapover $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
+
+expect "failing mmap(MAP_FIXED) over a backed mapping: its data stays" \
+	"backed|mmap Permission denied|data kept" \
+	"$(shim "$helper" fixedfail $((8 * MiB)) 2>&1 | tr '\n' '|' | sed 's/|$//')"
+
 # 4b. Anonymous hugetlb memory (the suite boots with --hugepages 64).
 if [ "$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" -ge 4 ] 2>/dev/null; then
 	shim "$helper" anonhuge $((4 * MiB)) >"$work/huge" 2>&1
@@ -353,6 +367,10 @@ expect "threads: no failed call, no wrong data, no SIGSEGV" "failures 0" \
 out=$(shim timeout 120 "$work/race" signal $((4 * MiB)) 500 2>&1)
 expect "signal: the handler ran and nothing failed or hung" \
 	"handler calls some|backed 1|failures 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+out=$(shim timeout 120 "$work/race" cancel $((4 * MiB)) 200 2>&1)
+expect "cancel: threads cancelled inside the shim leave no lock held (fork, mmap)" \
+	"cancelled 200|after fork child 0|backed 1|failures 0" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 expect "threads and signals: no region left" 0 "$(ls -A "$mount" | grep -Evc '^mshare_(info|generation)$')"
 
