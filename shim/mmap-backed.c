@@ -597,6 +597,32 @@ static int clear_the_way(uintptr_t addr, uintptr_t end, const char *call,
 }
 
 /* munmap() and MAP_FIXED mmap() validate a range like this first. */
+/* Releases the entries clear_the_way() took out of the table. */
+static void release_taken(struct shim_mapping *whole, int whole_count)
+{
+	for (int i = 0; i < whole_count; i++)
+		release(&whole[i]);
+}
+
+/*
+ * After the replacing call (mmap(MAP_FIXED) or mremap(MREMAP_FIXED)) over
+ * [a, end) was made: unmaps what clear_the_way() left outside the range,
+ * releases the entries it took out and drops the lock.  Returns AT, with
+ * the call's errno.
+ */
+static void *finish_replacement(void *at, const struct leftovers *left,
+				uintptr_t a, uintptr_t end,
+				struct shim_mapping *whole, int whole_count)
+{
+	int saved = errno;
+
+	unmap_leftovers_outside(left, a, end);
+	release_taken(whole, whole_count);
+	errno = saved;
+	unlock();
+	return at;
+}
+
 static bool range_ok(uintptr_t addr, size_t len, uintptr_t *end)
 {
 	*end = addr + page_round(len);
@@ -631,20 +657,12 @@ static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
 	if (clear_the_way(a, end, "mmap(MAP_FIXED)", true, &left, whole,
 			  &whole_count) != 0) {
 		/* Mappings already swapped for reservations are gone. */
-		for (int i = 0; i < whole_count; i++)
-			release(&whole[i]);
+		release_taken(whole, whole_count);
 		unlock();
 		return MAP_FAILED;
 	}
-	void *at = raw_mmap(addr, len, prot, flags, fd, offset);
-	int saved = errno;
-
-	unmap_leftovers_outside(&left, a, end);
-	for (int i = 0; i < whole_count; i++)
-		release(&whole[i]);
-	errno = saved;
-	unlock();
-	return at;
+	return finish_replacement(raw_mmap(addr, len, prot, flags, fd, offset),
+				  &left, a, end, whole, whole_count);
 }
 
 void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -715,8 +733,7 @@ int mmap_backed_munmap(void *addr, size_t len)
 	int rc = raw_munmap(addr, hi - a);
 
 	unmap_leftovers_outside(&left, a, hi);
-	for (int i = 0; i < whole_count; i++)
-		release(&whole[i]);
+	release_taken(whole, whole_count);
 	unlock();
 	return rc;
 }
@@ -742,20 +759,13 @@ static void *mremap_fixed(void *old, size_t old_size, size_t new_size,
 	/* whole and left are static: the lock serialises their users. */
 	if (clear_the_way(a, end, "mremap(MREMAP_FIXED)", true, &left, whole,
 			  &whole_count) != 0) {
-		for (int i = 0; i < whole_count; i++)
-			release(&whole[i]);
+		release_taken(whole, whole_count);
 		unlock();
 		return MAP_FAILED;
 	}
-	void *at = raw_mremap(old, old_size, new_size, flags, new_addr);
-	int saved = errno;
-
-	unmap_leftovers_outside(&left, a, end);
-	for (int i = 0; i < whole_count; i++)
-		release(&whole[i]);
-	errno = saved;
-	unlock();
-	return at;
+	return finish_replacement(raw_mremap(old, old_size, new_size, flags,
+					     new_addr),
+				  &left, a, end, whole, whole_count);
 }
 
 void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
