@@ -34,7 +34,8 @@ shim_libmshare_shim_la_SOURCES = \
 	shim/sysv-common.h \
 	shim/sysv-control.c \
 	shim/sysv-create.c \
-	shim/sysv.h
+	shim/sysv.h \
+	shim/uncancellable.c shim/uncancellable.h
 shim_libmshare_shim_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -pthread
 # The only configuration a set-user-ID program reads (see interpose.c).
 shim_libmshare_shim_la_CPPFLAGS = $(AM_CPPFLAGS) \

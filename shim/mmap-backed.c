@@ -23,6 +23,7 @@
 #include "shim-state.h"
 #include "size.h"
 #include "textfmt.h"
+#include "uncancellable.h"
 
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
@@ -308,16 +309,11 @@ static void *back_anon(const struct msharefs_state *ms, void *addr, size_t len,
 }
 
 /*
- * The mmap lock.  A signal handler that interrupts its thread inside the
- * locked path and then needs the lock itself would wait for ever: it is
- * refused instead (EDEADLK), which only a handler acting on a backed
- * mapping can meet; everything else takes the lock-free path.
- *
- * The locked path makes calls that are cancellation points (open, read,
- * close, flock): a pthread_cancel() acting there would leave the lock held
- * and every later backed call and fork() waiting.  So cancellation is off
- * while the lock is held; a request made meanwhile acts at the thread's
- * next cancellation point after it.
+ * The mmap lock, held with cancellation off (uncancellable.h).  A signal
+ * handler that interrupts its thread inside the locked path and then needs
+ * the lock itself would wait for ever: it is refused instead (EDEADLK),
+ * which only a handler acting on a backed mapping can meet; everything
+ * else takes the lock-free path.
  */
 static __thread bool holding_lock __attribute__((tls_model("initial-exec")));
 static __thread int cancel_state_before_lock
@@ -325,12 +321,8 @@ static __thread int cancel_state_before_lock
 
 static void take_lock(void)
 {
-	int old;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	pthread_mutex_lock(&mmap_lock);
+	cancel_state_before_lock = shim_lock_uncancellable(&mmap_lock);
 	holding_lock = true;
-	cancel_state_before_lock = old;
 }
 
 static bool lock(void)
@@ -347,12 +339,8 @@ static bool lock(void)
 
 static void unlock(void)
 {
-	int saved = errno;
-
 	holding_lock = false;
-	pthread_mutex_unlock(&mmap_lock);
-	pthread_setcancelstate(cancel_state_before_lock, NULL);
-	errno = saved;
+	shim_unlock_uncancellable(&mmap_lock, cancel_state_before_lock);
 }
 
 /* An address range [lo, hi). */

@@ -19,6 +19,7 @@
 #include "msharefs-uapi.h"
 #include "number.h"
 #include "textfmt.h"
+#include "uncancellable.h"
 
 /*
  * A probe that failed is repeated: at the next call after a failure that
@@ -168,26 +169,17 @@ static const struct msharefs_state probe_busy = {
 	.why = "a signal handler interrupted its thread's probe of the mount",
 };
 
-/*
- * The probe opens and reads files (cancellation points): cancellation is
- * off while its lock is held, or a pthread_cancel() acting there would
- * leave the lock held and every later probe and fork() waiting.
- */
+/* The probe opens and reads files: held with cancellation off. */
 static void take_probe_lock(void)
 {
-	int old;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	pthread_mutex_lock(&probe_lock);
+	cancel_state_before_probe = shim_lock_uncancellable(&probe_lock);
 	probing = true;
-	cancel_state_before_probe = old;
 }
 
 static void drop_probe_lock(void)
 {
 	probing = false;
-	pthread_mutex_unlock(&probe_lock);
-	pthread_setcancelstate(cancel_state_before_probe, NULL);
+	shim_unlock_uncancellable(&probe_lock, cancel_state_before_probe);
 }
 
 const struct msharefs_state *msharefs_probe(const char *mount)

@@ -17,6 +17,7 @@
 #include "size.h"
 #include "sysv-common.h"
 #include "textfmt.h"
+#include "uncancellable.h"
 
 #ifndef SHM_HUGE_SHIFT
 #define SHM_HUGE_SHIFT 26
@@ -27,9 +28,8 @@
 
 /*
  * One region build at a time: the creating file is named by our pid.  The
- * build opens, writes and closes files (cancellation points): cancellation
- * is off while the lock is held, or a pthread_cancel() acting there would
- * leave it held and every later shmget() and fork() waiting.
+ * build opens, writes and closes files: held with cancellation off
+ * (uncancellable.h).
  */
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int cancel_state_before_create
@@ -37,17 +37,12 @@ static __thread int cancel_state_before_create
 
 static void take_create_lock(void)
 {
-	int old;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	pthread_mutex_lock(&create_lock);
-	cancel_state_before_create = old;
+	cancel_state_before_create = shim_lock_uncancellable(&create_lock);
 }
 
 static void drop_create_lock(void)
 {
-	pthread_mutex_unlock(&create_lock);
-	pthread_setcancelstate(cancel_state_before_create, NULL);
+	shim_unlock_uncancellable(&create_lock, cancel_state_before_create);
 }
 
 void sysv_lock_for_fork(void)
