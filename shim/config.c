@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errtext.h"
 #include "pathglob.h"
 #include "size.h"
 #include "textfmt.h"
@@ -92,7 +93,7 @@ static bool read_whole_file(struct shim_config *config, const char *path,
 
 	if (fd < 0) {
 		report(config, "%s=%s: cannot open: %s", CONFIG_FILE_VARIABLE,
-		       path, strerror(errno));
+		       path, shim_errno_text(errno));
 		return false;
 	}
 	size_t len = 0;
@@ -104,7 +105,7 @@ static bool read_whole_file(struct shim_config *config, const char *path,
 			continue;
 		if (n < 0) {
 			report(config, "%s=%s: cannot read: %s",
-			       CONFIG_FILE_VARIABLE, path, strerror(errno));
+			       CONFIG_FILE_VARIABLE, path, shim_errno_text(errno));
 			close(fd);
 			return false;
 		}

@@ -6,6 +6,7 @@
 noinst_LTLIBRARIES += shim/libmshare-shim-core.la
 shim_libmshare_shim_core_la_SOURCES = \
 	shim/config.c shim/config.h \
+	shim/errtext.c shim/errtext.h \
 	shim/keymatch.c shim/keymatch.h \
 	shim/mmap-plan.c shim/mmap-plan.h \
 	shim/number.c shim/number.h \

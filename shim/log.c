@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errtext.h"
 #include "textfmt.h"
 
 #define LOG_LINE_MAX 1024
@@ -190,7 +191,7 @@ void shim_log_init(enum shim_log_level level, const char *log_file,
 
 			shim_log(SHIM_LOG_ERROR,
 				 "cannot open MSHARE_SHIM_LOG_FILE=%s (%s): logging to stderr",
-				 log_file, strerror(saved));
+				 log_file, shim_errno_text(saved));
 		}
 	}
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attach-table.h"
+#include "errtext.h"
 #include "log.h"
 #include "mmap-plan.h"
 #include "mmap-raw.h"
@@ -166,7 +167,7 @@ static void *attach(struct shim_mapping *entry, int region_fd,
 
 	if (at == MAP_FAILED) {
 		shim_format(why, why_size, "attaching %llu bytes: %s",
-			    (unsigned long long)region_size, strerror(errno));
+			    (unsigned long long)region_size, shim_errno_text(errno));
 		return MAP_FAILED;
 	}
 	entry->addr = (uintptr_t)at;
@@ -246,7 +247,7 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 		if (entry.file_fd >= 0)
 			close(entry.file_fd);
 		else
-			shim_format(why, sizeof(why), "dup: %s", strerror(saved));
+			shim_format(why, sizeof(why), "dup: %s", shim_errno_text(saved));
 		mmap_region_release(config()->mount, entry.name, region_fd, true);
 		return unbacked(saved == ENOMEM ? SHIM_REASON_MMAP_TABLE_FULL :
 				SHIM_REASON_MMAP_SETUP_FAILED, why, addr, len,
@@ -448,7 +449,7 @@ static int convert(int index, struct shim_range *tail)
 	if (at != (void *)e.addr) {
 		shim_log(SHIM_LOG_ERROR,
 			 "cannot remap region %s as a plain mapping: %s",
-			 e.name, strerror(errno));
+			 e.name, shim_errno_text(errno));
 		return -1;
 	}
 	shim_log(SHIM_LOG_DEBUG, "region %s replaced by a plain mapping",

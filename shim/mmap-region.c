@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errtext.h"
 #include "msharefs-uapi.h"
 #include "region.h"
 #include "size.h"
@@ -56,7 +57,7 @@ static bool check_region(int fd, uint64_t region_size, const char *path,
 	char detail[128];
 
 	if (!region_observe(fd, &seen)) {
-		shim_format(why, why_size, "fstat %s: %s", path, strerror(errno));
+		shim_format(why, why_size, "fstat %s: %s", path, shim_errno_text(errno));
 		return false;
 	}
 	if (shim_mmap_region_check(&seen, geteuid(), region_size, detail,
@@ -87,7 +88,7 @@ static int open_existing(const char *path, uint64_t region_size, bool *foreign,
 					    (unsigned)geteuid());
 			else
 				shim_format(why, why_size, "open %s: %s", path,
-					    strerror(saved));
+					    shim_errno_text(saved));
 		}
 		errno = saved;
 		return -1;
@@ -119,7 +120,7 @@ static int create_temp_region(const char *mount, char *temp, char *why,
 		      0600);
 
 	if (fd < 0)
-		shim_format(why, why_size, "create %s: %s", temp, strerror(errno));
+		shim_format(why, why_size, "create %s: %s", temp, shim_errno_text(errno));
 	return fd;
 }
 
@@ -169,7 +170,7 @@ static int build_file_region(const char *mount, const char *path,
 fail:;
 	int saved = errno;
 
-	shim_format(why, why_size, "%s %s: %s", step, temp, strerror(saved));
+	shim_format(why, why_size, "%s %s: %s", step, temp, shim_errno_text(saved));
 	unlink(temp);
 	close(fd);
 	errno = saved;
@@ -270,7 +271,7 @@ enum mmap_region_result mmap_region_anon(const char *mount, uint64_t alignment,
 	/* Nameless from here: the attachments alone keep it alive. */
 	unlink(temp);
 	if (!ok) {
-		shim_format(why, why_size, "%s %s: %s", step, temp, strerror(saved));
+		shim_format(why, why_size, "%s %s: %s", step, temp, shim_errno_text(saved));
 		close(fd);
 		return MMAP_REGION_FAILED;
 	}

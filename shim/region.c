@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errtext.h"
 #include "mmap-raw.h"
 #include "msharefs-uapi.h"
 #include "number.h"
@@ -94,7 +95,7 @@ static void no_msharefs(const char *mount, int err)
 			    mount, mount);
 	else
 		shim_format(state.why, sizeof(state.why), "%s: %s", mount,
-			    strerror(err));
+			    shim_errno_text(err));
 }
 
 static void run_probe(const char *probe_mount)
@@ -127,7 +128,7 @@ static void run_probe(const char *probe_mount)
 		probe_transient = transient(errno);
 	if (n <= 0) {
 		shim_format(state.why, sizeof(state.why), "cannot read %s: %s",
-			    path, n < 0 ? strerror(errno) : "empty");
+			    path, n < 0 ? shim_errno_text(errno) : "empty");
 		return;
 	}
 	text[n] = '\0';
@@ -230,7 +231,7 @@ int region_creating_open(const char *mount, key_t key, char *why, size_t why_siz
 	}
 	int saved = errno;
 
-	shim_format(why, why_size, "cannot create %s: %s", path, strerror(saved));
+	shim_format(why, why_size, "cannot create %s: %s", path, shim_errno_text(saved));
 	errno = saved;
 	return -1;
 }
@@ -240,12 +241,12 @@ bool region_build(int fd, mode_t mode, uint64_t region_size, uint64_t map_size,
 {
 	if (fchmod(fd, mode) != 0) {
 		shim_format(why, why_size, "fchmod %04o: %s", (unsigned)mode,
-			    strerror(errno));
+			    shim_errno_text(errno));
 		return false;
 	}
 	if (ftruncate(fd, (off_t)region_size) != 0) {
 		shim_format(why, why_size, "ftruncate to %llu: %s",
-			    (unsigned long long)region_size, strerror(errno));
+			    (unsigned long long)region_size, shim_errno_text(errno));
 		return false;
 	}
 
@@ -269,11 +270,11 @@ bool region_build(int fd, mode_t mode, uint64_t region_size, uint64_t map_size,
 	if (rc != 0) {
 		shim_format(why, why_size,
 			    "MSHAREFS_CREATE_MAPPING of %llu bytes: %s",
-			    (unsigned long long)map_size, strerror(errno));
+			    (unsigned long long)map_size, shim_errno_text(errno));
 		return false;
 	}
 	if (!region_seal(fd)) {
-		shim_format(why, why_size, "MSHAREFS_SEAL: %s", strerror(errno));
+		shim_format(why, why_size, "MSHAREFS_SEAL: %s", shim_errno_text(errno));
 		return false;
 	}
 	return true;
@@ -304,7 +305,7 @@ bool region_publish(const char *mount, key_t key, const char *final_name,
 			break;
 	}
 	shim_format(why, why_size, "rename %s to %s: %s", from, to,
-		    strerror(errno));
+		    shim_errno_text(errno));
 	return false;
 }
 
@@ -360,14 +361,14 @@ enum region_lookup region_open_checked(const char *mount, const char *name,
 				    path, (unsigned)st.st_uid);
 			return REGION_FOREIGN;
 		}
-		shim_format(why, why_size, "open %s: %s", path, strerror(saved));
+		shim_format(why, why_size, "open %s: %s", path, shim_errno_text(saved));
 		errno = saved;
 		return REGION_ERROR;
 	}
 	if (!region_observe(fd, &seen)) {
 		int saved = errno;
 
-		shim_format(why, why_size, "fstat %s: %s", path, strerror(saved));
+		shim_format(why, why_size, "fstat %s: %s", path, shim_errno_text(saved));
 		close(fd);
 		errno = saved;
 		return REGION_ERROR;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "attach-table.h"
+#include "errtext.h"
 #include "mmap-table.h"
 #include "region.h"
 #include "sysv-common.h"
@@ -139,7 +140,7 @@ static void *attach_backed(int shmid, int fd, uint64_t region_size,
 		real->shmdt(real_addr);
 		shim_log_once(SHIM_REASON_REGION_ATTACH_FAILED, SHIM_LOG_ERROR,
 			      "shmat(%d) of region %s failed: mmap: %s",
-			      shmid, name, strerror(err));
+			      shmid, name, shim_errno_text(err));
 		/* An occupied fixed address is EINVAL for shmat, as in the kernel. */
 		return fail_attach(err == EEXIST ? EINVAL : ENOMEM);
 	}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "errtext.h"
 #include "region.h"
 #include "sysv-common.h"
 
@@ -24,7 +25,7 @@ static void forget_region(int shmid, const struct shmid_ds *before)
 	if (err && err != ENOENT)
 		shim_log(SHIM_LOG_WARN,
 			 "segment %d removed, but its region %s/%s stays: unlink: %s",
-			 shmid, config()->mount, name, strerror(err));
+			 shmid, config()->mount, name, shim_errno_text(err));
 	else if (!err)
 		shim_log(SHIM_LOG_INFO, "segment %d removed with its region %s/%s",
 			 shmid, config()->mount, name);
@@ -55,7 +56,7 @@ static void follow_ipc_set(int shmid, uint64_t generation)
 	else if (err)
 		shim_log(SHIM_LOG_WARN,
 			 "IPC_SET on segment %d not applied to region %s/%s: %s",
-			 shmid, config()->mount, name, strerror(err));
+			 shmid, config()->mount, name, shim_errno_text(err));
 }
 
 int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)

@@ -89,3 +89,7 @@ tests_shim_secure_probe_LDADD = shim/libmshare-shim.la
 tests_shim_secure_probe_LDFLAGS = -no-install
 TESTS += tests/shim/test-shim-secure.sh
 dist_noinst_SCRIPTS += tests/shim/test-shim-secure.sh
+
+# No libc function that allocates or translates is imported by the shim.
+TESTS += tests/shim/test-shim-imports.sh
+dist_noinst_SCRIPTS += tests/shim/test-shim-imports.sh

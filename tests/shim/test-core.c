@@ -16,6 +16,7 @@
 #include "check-runner.h"
 #include "fake-env.h"
 #include "config.h"
+#include "errtext.h"
 #include "keymatch.h"
 #include "msharefs-uapi.h"
 #include "plan.h"
@@ -684,6 +685,31 @@ END_TEST
 
 /* ---- formatter ---------------------------------------------------------- */
 
+/*
+ * The shim's errno table says what strerror() says in the C locale (this
+ * test runs in it: no setlocale), for every number Linux defines.
+ */
+START_TEST(errno_texts_match_c_locale)
+{
+	int checked = 0;
+
+	for (int e = 0; e < 200; e++) {
+		const char *libc = strerror(e);
+
+		if (strncmp(libc, "Unknown error", 13) == 0) {
+			ck_assert_str_eq(shim_errno_text(e), "Unknown error");
+			continue;
+		}
+		ck_assert_msg(strcmp(shim_errno_text(e), libc) == 0,
+			      "errno %d: shim says '%s', libc '%s'", e,
+			      shim_errno_text(e), libc);
+		checked++;
+	}
+	ck_assert_int_ge(checked, 130);
+	ck_assert_str_eq(shim_errno_text(-1), "Unknown error");
+}
+END_TEST
+
 START_TEST(format_text)
 {
 	char buf[64];
@@ -748,6 +774,7 @@ static Suite *core_suite(void)
 
 	tc = tcase_create("format");
 	tcase_add_test(tc, format_text);
+	tcase_add_test(tc, errno_texts_match_c_locale);
 	suite_add_tcase(s, tc);
 	return s;
 }
