@@ -674,7 +674,9 @@ void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		return MAP_FAILED;
 	}
 
-	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+	struct msharefs_state probed;
+	const struct msharefs_state *ms = msharefs_probe(config()->mount,
+							 &probed);
 
 	if (!ms->available)
 		return unbacked(SHIM_REASON_NO_MSHAREFS, ms->why, addr, len, prot,

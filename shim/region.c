@@ -183,12 +183,21 @@ static void drop_probe_lock(void)
 	shim_unlock_uncancellable(&probe_lock, cancel_state_before_probe);
 }
 
-const struct msharefs_state *msharefs_probe(const char *mount)
+const struct msharefs_state *msharefs_probe(const char *mount,
+					    struct msharefs_state *result)
 {
-	if (__atomic_load_n(&state.available, __ATOMIC_ACQUIRE))
-		return &state;
-	if (probing)
-		return &probe_busy;	/* the caller passes its call through */
+	/* Once available, state never changes again: no lock needed. */
+	if (__atomic_load_n(&state.available, __ATOMIC_ACQUIRE)) {
+		result->available = true;
+		result->alignment = state.alignment;
+		result->generation = state.generation;
+		result->why[0] = '\0';
+		return result;
+	}
+	if (probing) {
+		*result = probe_busy;	/* the caller passes its call through */
+		return result;
+	}
 	take_probe_lock();
 	if (!state.available && retry_due()) {
 		probe_transient = false;
@@ -196,8 +205,10 @@ const struct msharefs_state *msharefs_probe(const char *mount)
 		probed = true;
 		clock_gettime(CLOCK_MONOTONIC, &probe_last);
 	}
+	/* why is rewritten by the next probe: the caller gets a copy. */
+	*result = state;
 	drop_probe_lock();
-	return &state;
+	return result;
 }
 
 void msharefs_probe_lock_for_fork(void)

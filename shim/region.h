@@ -29,8 +29,12 @@ struct msharefs_state {
  * Probes the mount until it succeeds (fork children inherit the answer):
  * after a failure, again at the next call if the failure may pass
  * (EMFILE, ENFILE, ENOMEM, EINTR, EAGAIN), else at most once a second.
+ * The answer is copied into *result (and result returned): another
+ * thread's later probe rewrites the reason of a failure, so it is copied
+ * under the probe's lock and the caller reads its own copy.
  */
-const struct msharefs_state *msharefs_probe(const char *mount);
+const struct msharefs_state *msharefs_probe(const char *mount,
+					    struct msharefs_state *result);
 
 /* fork(): the probe's lock is held across it (pthread_atfork). */
 void msharefs_probe_lock_for_fork(void);

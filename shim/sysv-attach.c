@@ -197,7 +197,9 @@ void *sysv_shmat(int shmid, const void *shmaddr, int shmflg)
 	if (d.verdict == SHIM_PASS)
 		return real->shmat(shmid, shmaddr, shmflg);
 
-	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+	struct msharefs_state probed;
+	const struct msharefs_state *ms = msharefs_probe(config()->mount,
+							 &probed);
 	/* Loaded before any lookup, so that a miss may be recorded with it. */
 	uint64_t generation = sysv_generation(ms);
 	struct shmid_ds ds;

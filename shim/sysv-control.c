@@ -68,7 +68,9 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	if (d.verdict != SHIM_CANDIDATE || (cmd != IPC_RMID && cmd != IPC_SET))
 		return real->shmctl(shmid, cmd, buf);
 
-	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+	struct msharefs_state probed;
+	const struct msharefs_state *ms = msharefs_probe(config()->mount,
+							 &probed);
 
 	if (!ms->available)
 		return real->shmctl(shmid, cmd, buf);

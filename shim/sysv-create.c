@@ -200,7 +200,10 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 			return real->shmget(key, size, shmflg);
 
 		/* A new segment, made without a region: record it as unbacked. */
-		uint64_t generation = sysv_generation(msharefs_probe(config()->mount));
+		struct msharefs_state probed_here;
+		uint64_t generation =
+			sysv_generation(msharefs_probe(config()->mount,
+						       &probed_here));
 		int shmid = real->shmget(key, size, shmflg);
 
 		if (shmid >= 0)
@@ -208,7 +211,9 @@ int sysv_shmget(key_t key, size_t size, int shmflg)
 		return shmid;
 	}
 
-	const struct msharefs_state *ms = msharefs_probe(config()->mount);
+	struct msharefs_state probed;
+	const struct msharefs_state *ms = msharefs_probe(config()->mount,
+							 &probed);
 
 	if (!ms->available)
 		return shmget_unbacked(SHIM_REASON_NO_MSHAREFS, ms->why, key,
