@@ -8,6 +8,7 @@ shim_libmshare_shim_core_la_SOURCES = \
 	shim/config.c shim/config.h \
 	shim/errtext.c shim/errtext.h \
 	shim/keymatch.c shim/keymatch.h \
+	shim/log-target.c shim/log-target.h \
 	shim/mmap-plan.c shim/mmap-plan.h \
 	shim/number.c shim/number.h \
 	shim/pathglob.c shim/pathglob.h \

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "errtext.h"
+#include "log-target.h"
 #include "textfmt.h"
 
 #define LOG_LINE_MAX 1024
@@ -93,13 +94,29 @@ static bool same_identity(void)
 	       st.st_ino == log_ino;
 }
 
+/*
+ * Standard error that changed since start: followed if the program
+ * redirected it to a pipe, socket or terminal (see log-target.h).
+ */
+static bool stderr_followed(void)
+{
+	struct stat st;
+	int fl = fcntl(STDERR_FILENO, F_GETFL);
+
+	if (fl < 0 || fstat(STDERR_FILENO, &st) != 0 ||
+	    !shim_stderr_follows(st.st_mode, fl))
+		return false;
+	remember_identity();
+	return log_known;
+}
+
 /* Is log_fd still ours to write?  Reopens the log file if need be. */
 static bool log_target_ok(void)
 {
 	if (same_identity())
 		return true;
 	if (!log_path[0])
-		return false;	/* stderr is gone or is someone else's file */
+		return stderr_followed();	/* gone, or a file: dropped */
 	/* Do not close log_fd: the number may be the program's by now. */
 	log_fd = open_log_file(log_path);
 	remember_identity();

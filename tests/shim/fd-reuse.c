@@ -11,6 +11,10 @@
  *                           through
  *   fd-reuse stderr DATA    the same with fd 2 closed first, so DATA is
  *                           also stderr
+ *   fd-reuse stderrpipe      redirects stderr to a pipe with dup2() (as
+ *                           PostgreSQL's logging collector does), makes
+ *                           the shim say something (as for log) and
+ *                           prints "pipe: " and what came through
  *   fd-reuse mapping FILE DATA   maps FILE (backed by the shim), then
  *                           prints "backed yes|no" (an attachment is
  *                           longer than the file), closes everything and
@@ -75,6 +79,28 @@ static int log_case(const char *data)
 
 	if (id >= 0)
 		shmctl(id, IPC_RMID, NULL);
+	return 0;
+}
+
+static int stderr_pipe_case(void)
+{
+	int p[2];
+	char buf[512];
+
+	if (pipe(p) != 0 || dup2(p[1], 2) != 2)
+		return 1;
+	close(p[1]);
+
+	int id = shmget(IPC_PRIVATE, 128 << 20, IPC_CREAT | 0600);
+
+	if (id >= 0)
+		shmctl(id, IPC_RMID, NULL);
+	close(2);
+
+	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	printf("pipe: %s", n > 0 ? buf : "nothing\n");
 	return 0;
 }
 
@@ -170,6 +196,8 @@ int main(int argc, char **argv)
 		close(2);
 		return log_case(argv[2]);
 	}
+	if (argc == 2 && strcmp(argv[1], "stderrpipe") == 0)
+		return stderr_pipe_case();
 	if (argc == 3 && strcmp(argv[1], "emfile") == 0)
 		return emfile_case(strtoull(argv[2], NULL, 0));
 	if (argc == 4 && strcmp(argv[1], "mapping") == 0)

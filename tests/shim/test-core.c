@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "errtext.h"
 #include "keymatch.h"
+#include "log-target.h"
 #include "msharefs-uapi.h"
 #include "plan.h"
 #include "size.h"
@@ -686,6 +688,23 @@ END_TEST
 /* ---- formatter ---------------------------------------------------------- */
 
 /*
+ * A standard error the program redirected after start: pipes, sockets and
+ * terminals are followed, regular files (maybe the program's data under a
+ * reused number) and read-only descriptors are not.
+ */
+START_TEST(stderr_follows_redirections)
+{
+	ck_assert(shim_stderr_follows(S_IFIFO | 0600, O_WRONLY));
+	ck_assert(shim_stderr_follows(S_IFSOCK | 0777, O_RDWR));
+	ck_assert(shim_stderr_follows(S_IFCHR | 0620, O_RDWR | O_APPEND));
+	ck_assert(!shim_stderr_follows(S_IFREG | 0644, O_WRONLY | O_APPEND));
+	ck_assert(!shim_stderr_follows(S_IFREG | 0644, O_RDWR));
+	ck_assert(!shim_stderr_follows(S_IFIFO | 0600, O_RDONLY));
+	ck_assert(!shim_stderr_follows(S_IFDIR | 0755, O_RDONLY));
+}
+END_TEST
+
+/*
  * The shim's errno table says what strerror() says in the C locale (this
  * test runs in it: no setlocale), for every number Linux defines.
  */
@@ -775,6 +794,7 @@ static Suite *core_suite(void)
 	tc = tcase_create("format");
 	tcase_add_test(tc, format_text);
 	tcase_add_test(tc, errno_texts_match_c_locale);
+	tcase_add_test(tc, stderr_follows_redirections);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,6 +42,12 @@ expect "log file: created 0600" 600 "$(stat -c %a "$work/shim.log")"
 shim "$prog" stderr "$work/data2"
 expect "stderr: the program's data file holds only its data" data "$(cat "$work/data2")"
 
+# 2b. stderr redirected to a pipe with dup2() after start (a logging
+#     collector): the shim's lines follow it there.
+expect_match "stderr redirected to a pipe: the line goes there" \
+	'^pipe: mshare-shim\[fd-reuse:[0-9]+\]: warn: SysV shared memory passes through unbacked' \
+	"$(shim "$prog" stderrpipe 2>/dev/null)"
+
 # 3. A symbolic link as the log file is not followed.
 ln -s "$work/target" "$work/link"
 shim MSHARE_SHIM_LOG_FILE="$work/link" "$prog" log "$work/data3" 2>"$work/err3"
