@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 
 #include "errtext.h"
 #include "log-target.h"
+#include "mmap-raw.h"
 #include "textfmt.h"
 
 #define LOG_LINE_MAX 1024
@@ -43,7 +45,16 @@ static dev_t syslog_dev;
 static ino_t syslog_ino;
 static char syslog_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char log_progname[PROGNAME_MAX] = "?";
-static int said_already[SHIM_REASON_COUNT];
+/*
+ * "Said once" flags, shared by the whole process tree: a shared anonymous
+ * page mapped at setup, which fork children inherit as shared memory, so
+ * that 1500 forked backends meeting the same fallback print one line, not
+ * 1500, whichever of them meets it first.  An exec'd program starts a new
+ * tree (it may be configured differently).  Until setup, or if the page
+ * cannot be had, the process's own flags.
+ */
+static int said_here[SHIM_REASON_COUNT];
+static int *said_already = said_here;
 
 static const char *const level_names[] = {
 	[SHIM_LOG_ERROR] = "error",
@@ -190,10 +201,20 @@ void shim_log_syslog_init(const char *socket_path)
 	syslog_connect();
 }
 
+static void share_said_flags(void)
+{
+	void *page = raw_mmap(NULL, sizeof(said_here), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (page != MAP_FAILED)
+		said_already = page;
+}
+
 void shim_log_init(enum shim_log_level level, const char *log_file,
 		   const char *progname)
 {
 	log_level = level;
+	share_said_flags();
 	shim_format(log_progname, sizeof(log_progname), "%s", progname);
 	remember_identity();	/* stderr, for now */
 	if (log_file && log_file[0]) {

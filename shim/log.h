@@ -43,8 +43,9 @@ void shim_log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /*
  * "Say why once": the first message for a reason kind is logged, later
- * ones for the same kind are dropped (per process; a fork child inherits
- * what its parent already said).
+ * ones for the same kind are dropped, in the whole tree of processes the
+ * program forks (before or after the message): the flags live in shared
+ * memory mapped at setup.  An exec'd program starts afresh.
  */
 void shim_log_once(enum shim_reason reason, enum shim_log_level level,
 		   const char *fmt, ...)

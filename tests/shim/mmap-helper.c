@@ -32,6 +32,9 @@
  *   madvise FILE LEN            advice on a backed mapping
  *   forkfile FILE WAITFILE      map, fork; the child unmaps and exits;
  *                               print "child done", wait for WAITFILE
+ *   forkmap FILE N              fork N children one after the other, each
+ *                               maps FILE, unmaps it and exits (as forked
+ *                               server backends do); print "children N"
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -500,6 +503,29 @@ static int cmd_forkfile(char **a)
 	return 0;
 }
 
+static int cmd_forkmap(char **a)
+{
+	size_t size = file_size(a[0]);
+	int n = atoi(a[1]), done = 0;
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			char *p = map_file(a[0], size, PROT_READ, NULL);
+
+			_exit(munmap(p, size) == 0 ? 0 : 1);
+		}
+		int status;
+
+		if (pid > 0 && waitpid(pid, &status, 0) == pid &&
+		    WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			done++;
+	}
+	printf("children %d\n", done);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -515,7 +541,7 @@ int main(int argc, char **argv)
 		{ "anonhuge", 1, cmd_anonhuge }, { "shmopen", 2, cmd_shmopen }, { "shmread", 2, cmd_shmread },
 		{ "cycle", 2, cmd_cycle }, { "grow", 2, cmd_grow },
 		{ "partial", 2, cmd_partial }, { "madvise", 2, cmd_madvise },
-		{ "forkfile", 2, cmd_forkfile },
+		{ "forkfile", 2, cmd_forkfile }, { "forkmap", 2, cmd_forkmap },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -50,13 +50,13 @@ scenario() {
 		not_ok "$name: output identical"
 		diff "$work/$name.plain" "$work/$name.shim" | sed 's/^/# /'
 	fi
-	# One line per process: shmopen runs two.
+	# One line per program run (fork children share it): shmopen runs two.
 	lines=1; [ "$name" = shmopen ] && lines=2
 	if [ "$(wc -l <"$work/$name.log")" = $lines ] &&
 	   grep -q "^mshare-shim\[mmap-helper:[0-9]*\]: warn: shared mappings pass through unbacked: msharefs is not available" "$work/$name.log"; then
-		ok "$name: one 'not available' line per process"
+		ok "$name: one 'not available' line per program run"
 	else
-		not_ok "$name: one 'not available' line per process"
+		not_ok "$name: one 'not available' line per program run"
 		sed 's/^/# /' "$work/$name.log"
 	fi
 }
@@ -71,6 +71,9 @@ scenario partial "$helper" partial "$f" 4194304
 scenario madvise "$helper" madvise "$f" 4194304
 scenario forkfile "$helper" forkfile "$f" "$work/go"
 scenario anonfork "$helper" anonfork 4194304
+# Forked children (server backends) meeting the fallback one after the
+# other: one line for all of them, not one each.
+scenario forkmap "$helper" forkmap "$f" 20
 scenario shmopen sh -c "'$helper' shmopen /PostgreSQL.pt$$ 4194304 && '$helper' shmread /PostgreSQL.pt$$ 4194304; rm -f /dev/shm/PostgreSQL.pt$$"
 
 # Nothing configured for mappings: silent.
