@@ -87,6 +87,20 @@ check_PROGRAMS += tests/shim/secure-probe
 tests_shim_secure_probe_SOURCES = tests/shim/secure-probe.c
 tests_shim_secure_probe_LDADD = shim/libmshare-shim.la
 tests_shim_secure_probe_LDFLAGS = -no-install
+# The same shim, but its trusted secure.conf is in the build tree, where
+# the test can put one owned by root: the path is compiled in, and the
+# installed one ($(sysconfdir)) is no test's to write.
+check_LTLIBRARIES += tests/shim/libmshare-shim-securetest.la
+tests_shim_libmshare_shim_securetest_la_SOURCES = $(shim_libmshare_shim_la_SOURCES)
+tests_shim_libmshare_shim_securetest_la_CFLAGS = $(shim_libmshare_shim_la_CFLAGS)
+tests_shim_libmshare_shim_securetest_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSHIM_SECURE_CONFIG='"$(abs_top_builddir)/tests/shim/secure-etc/secure.conf"'
+tests_shim_libmshare_shim_securetest_la_LDFLAGS = $(shim_libmshare_shim_la_LDFLAGS) -rpath /nowhere
+tests_shim_libmshare_shim_securetest_la_LIBADD = $(shim_libmshare_shim_la_LIBADD)
+check_PROGRAMS += tests/shim/secure-probe-trusted
+tests_shim_secure_probe_trusted_SOURCES = tests/shim/secure-probe.c
+tests_shim_secure_probe_trusted_LDADD = tests/shim/libmshare-shim-securetest.la
+tests_shim_secure_probe_trusted_LDFLAGS = -no-install
 TESTS += tests/shim/test-shim-secure.sh
 dist_noinst_SCRIPTS += tests/shim/test-shim-secure.sh
 
