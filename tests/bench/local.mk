@@ -41,6 +41,7 @@ dist_noinst_SCRIPTS += \
 	tests/bench/run-pt-scaling.sh \
 	tests/bench/run-shim-overhead.sh \
 	tests/bench/bench-quick.sh \
+	tests/bench/callgrind-mt.sh \
 	tests/bench/extrapolate.sh
 
 BENCH_OUT = $(abs_top_builddir)/bench-out
