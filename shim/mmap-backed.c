@@ -233,6 +233,10 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 	if (entry.file_fd < 0)
 		entry.file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	entry.region_fd = region_fd;
+	/* Same region or file, same number: only dev/ino would not tell. */
+	mmap_table_forget_fd(region_fd);
+	if (entry.file_fd >= 0)
+		mmap_table_forget_fd(entry.file_fd);
 	note_identity(region_fd, &entry.region_dev, &entry.region_ino);
 	if (entry.file_fd >= 0)
 		note_identity(entry.file_fd, &entry.file_dev, &entry.file_ino);

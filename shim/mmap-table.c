@@ -71,6 +71,18 @@ void mmap_table_remove(int index)
 	__atomic_sub_fetch(&used, 1, __ATOMIC_RELEASE);
 }
 
+void mmap_table_forget_fd(int fd)
+{
+	for (unsigned i = 0; i < top; i++) {
+		if (!table[i].addr)
+			continue;
+		if (table[i].region_fd == fd)
+			table[i].region_fd = -1;
+		if (table[i].file_fd == fd)
+			table[i].file_fd = -1;
+	}
+}
+
 unsigned mmap_table_count(void)
 {
 	return __atomic_load_n(&used, __ATOMIC_ACQUIRE);

@@ -69,6 +69,13 @@ int mmap_table_find_overlap(int start, uintptr_t addr, size_t len);
 struct shim_mapping *mmap_table_at(int index);
 void mmap_table_remove(int index);
 
+/*
+ * The kernel has just given the shim descriptor number fd: whatever an
+ * entry recorded under that number was closed behind its back, so no
+ * entry may take the new descriptor for its own.  mmap lock held.
+ */
+void mmap_table_forget_fd(int fd);
+
 /* How many entries are in use (no lock: a hint). */
 unsigned mmap_table_count(void);
 

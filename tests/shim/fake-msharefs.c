@@ -12,7 +12,8 @@
  * file instead of reaching the file, and an attachment is a plain mapping
  * that partial munmap()/mprotect() split (msharefs refuses).  Those cases
  * are tested in the VM only (vm-mmap-tests.sh); the fake serves SysV
- * segments (test-fake-msharefs.sh) and anonymous shared memory
+ * segments (test-fake-msharefs.sh), anonymous shared memory, and the
+ * calls and descriptors (not the data) of file mappings
  * (test-fake-mmap.sh).
  * What it cannot fake is the point of msharefs (shared page tables), so the
  * VmPTE test and address alignment are only checked in the VM.

@@ -22,6 +22,14 @@
  *                           conversion), prints the first byte of the
  *                           first half, unmaps the rest, and prints
  *                           "fds open N" (of 100-131)
+ *   fd-reuse remap FILE     maps FILE (backed), closes every descriptor,
+ *                           maps FILE again (the shim's new descriptors
+ *                           get the numbers of the first mapping's),
+ *                           unmaps the first mapping whole, then the
+ *                           second half of the second (a conversion,
+ *                           which needs the shim's descriptor of FILE):
+ *                           prints "backed yes|no" twice, "partial
+ *                           munmap N" and "munmap N"
  *   fd-reuse emfile LEN     uses up every descriptor, maps LEN bytes of
  *                           anonymous MAP_SHARED memory, frees them and
  *                           maps again: prints "first backed yes|no" and
@@ -152,6 +160,45 @@ static int mapping_case(const char *file, const char *data)
 	return 0;
 }
 
+static char *map_whole(const char *file, size_t *len)
+{
+	int fd = open(file, O_RDWR);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return MAP_FAILED;
+	*len = (size_t)st.st_size;
+
+	char *p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	close(fd);
+	return p;
+}
+
+static int remap_case(const char *file)
+{
+	size_t len;
+	char *first = map_whole(file, &len);
+
+	if (first == MAP_FAILED)
+		return 1;
+	printf("backed %s\n", backed(first, len));
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+
+	char *second = map_whole(file, &len);
+
+	if (second == MAP_FAILED)
+		return 1;
+	printf("backed %s\n", backed(second, len));
+	munmap(first, len);
+
+	int rc = munmap(second + len / 2, len - len / 2);
+
+	printf("partial munmap %d\n", rc);
+	printf("munmap %d\n", munmap(second, rc == 0 ? len / 2 : len));
+	return 0;
+}
+
 static int emfile_case(size_t len)
 {
 	struct rlimit few = { 64, 64 };
@@ -200,6 +247,8 @@ int main(int argc, char **argv)
 		return stderr_pipe_case();
 	if (argc == 3 && strcmp(argv[1], "emfile") == 0)
 		return emfile_case(strtoull(argv[2], NULL, 0));
+	if (argc == 3 && strcmp(argv[1], "remap") == 0)
+		return remap_case(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "mapping") == 0)
 		return mapping_case(argv[2], argv[3]);
 	fprintf(stderr, "usage: see the comment at the top of fd-reuse.c\n");

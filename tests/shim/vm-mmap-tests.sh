@@ -354,6 +354,14 @@ expect "own fds: after the program took over every fd number, no conversion, no 
 	"backed yes|partial munmap -1|munmap 0|fds open 32" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 expect "own fds: the program's data file holds only its data" data "$(cat "$work/fds.data")"
+# The same file mapped again after close_range: the shim's new descriptors
+# get the numbers of the first mapping's, and releasing the first mapping
+# must not close them (stderr: a log file would hold a number of its own).
+truncate -s 8M "$work/f/remap"
+out=$(shim env -u MSHARE_SHIM_LOG_FILE "$work/fdreuse" remap "$work/f/remap" 2>/dev/null)
+expect "own fds: the same file mapped again after close_range keeps its descriptors" \
+	"backed yes|backed yes|partial munmap 0|munmap 0" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 
 # Threads and signal handlers (tests/shim/mmap-race.c): two threads map and
 # unmap backed anonymous memory while a third maps private memory; a signal
