@@ -517,100 +517,138 @@ static int make_plain(uintptr_t addr, size_t len, const char *call,
 }
 
 /*
- * The ranges a call that replaces or removes [addr, end) leaves us to
- * unmap: the parts of attachments (or of their plain replacements) beyond
- * what the program mapped.  Each is ours until we unmap it, so unmapping
- * it never touches another thread's mapping.
+ * What clearing the way for a call that replaces or removes [addr, end)
+ * did, for finishing or undoing it.  Every range in it is ours until we
+ * unmap it, so unmapping it never touches another thread's mapping.
  */
-struct leftovers {
-	int count;
-	struct shim_range range[SHIM_MMAP_MAX];
+struct clearing {
+	/* Converted mappings' plain file mapping beyond the program's length. */
+	int tail_count;
+	struct shim_range tail[SHIM_MMAP_MAX];
+	/* Mappings the call covers whole, taken out of the table. */
+	int whole_count;
+	struct shim_mapping whole[SHIM_MMAP_MAX];
 };
 
-/* Unmaps the parts of each leftover outside [addr, end). */
-static void unmap_leftovers_outside(const struct leftovers *left,
-				    uintptr_t addr, uintptr_t end)
+/*
+ * A failed step: the conversions made stay (the program's memory reads
+ * and behaves the same through a plain mapping of the file), their tails
+ * go.  Nothing else was touched.
+ */
+static void undo_clearing(const struct clearing *c)
 {
-	for (int i = 0; i < left->count; i++) {
-		struct shim_range r = left->range[i];
-
-		if (r.lo < addr)
-			raw_munmap((void *)r.lo, (r.hi < addr ? r.hi : addr) - r.lo);
-		if (r.hi > end) {
-			uintptr_t lo = r.lo > end ? r.lo : end;
-
-			raw_munmap((void *)lo, r.hi - lo);
-		}
-	}
+	for (int i = 0; i < c->tail_count; i++)
+		raw_munmap((void *)c->tail[i].lo, c->tail[i].hi - c->tail[i].lo);
 }
 
 /*
- * Clears the way for a call that replaces or removes [addr, end): mappings
- * covered whole come out of the table (their attachments stay until the
- * call; with reserve, they are swapped for an inaccessible reservation
- * first, for a MAP_FIXED mmap() that cannot replace part of an attachment),
- * partly covered file mappings are converted.  Lock held.
+ * The attachment of a mapping the call covers whole, but which goes on
+ * beyond the call's range, is swapped for an inaccessible reservation:
+ * MAP_FIXED cannot replace part of an attachment.  At most one attachment
+ * goes on beyond a range (the one holding its end), so this is the last
+ * step that can fail, and it loses nothing when it does.
+ */
+static int reserve_instead(const struct shim_mapping *e)
+{
+	return raw_mmap((void *)e->addr, e->region_size, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+			-1, 0) == (void *)e->addr ? 0 : -1;
+}
+
+/*
+ * Clears the way for a call that replaces or removes [addr, end): nothing
+ * changes until every check has passed, then partly covered file mappings
+ * are converted (their tails are left for later), then (with reserve, for
+ * a MAP_FIXED mmap() or MREMAP_FIXED) the one attachment reaching beyond
+ * end is reserved, and last the mappings covered whole come out of the
+ * table.  A failure undoes what it can (undo_clearing()) and returns -1
+ * with errno.  Lock held.
  */
 static int clear_the_way(uintptr_t addr, uintptr_t end, const char *call,
-			 bool reserve, struct leftovers *left,
-			 struct shim_mapping *whole, int *whole_count)
+			 bool reserve, struct clearing *c)
 {
 	size_t len = end - addr;
 
-	left->count = 0;
-	*whole_count = 0;
+	c->tail_count = 0;
+	c->whole_count = 0;
 	if (check_anon_whole(addr, len, call, EINVAL, true) != 0)
 		return -1;
-	/* First what can fail, before any mapping leaves the table. */
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
 		if (covers(mmap_table_at(i), addr, len))
 			continue;
-		if (convert(i, &left->range[left->count]) != 0)
+		if (convert(i, &c->tail[c->tail_count]) != 0) {
+			undo_clearing(c);
 			return -1;
-		left->count++;
+		}
+		c->tail_count++;
+	}
+	/* Only mappings covered whole are left in the range. */
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len)) {
+		const struct shim_mapping *e = mmap_table_at(i);
+
+		if (reserve && e->addr + e->region_size > end &&
+		    reserve_instead(e) != 0) {
+			undo_clearing(c);
+			return -1;
+		}
 	}
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
-		struct shim_mapping *e = mmap_table_at(i);
-
-		/* Whole attachments only: a reservation replaces no part. */
-		if (reserve &&
-		    raw_mmap((void *)e->addr, e->region_size, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-			     MAP_FIXED, -1, 0) != (void *)e->addr)
-			return -1;
-		left->range[left->count].lo = e->addr;
-		left->range[left->count].hi = e->addr + e->region_size;
-		left->count++;
-		whole[(*whole_count)++] = *e;
+		c->whole[c->whole_count++] = *mmap_table_at(i);
 		mmap_table_remove(i);
 	}
 	return 0;
 }
 
-/* munmap() and MAP_FIXED mmap() validate a range like this first. */
-/* Releases the entries clear_the_way() took out of the table. */
-static void release_taken(struct shim_mapping *whole, int whole_count)
+/* Unmaps the part of [lo, hi) outside [addr, end). */
+static void unmap_outside(uintptr_t lo, uintptr_t hi, uintptr_t addr,
+			  uintptr_t end)
 {
-	for (int i = 0; i < whole_count; i++)
-		release(&whole[i]);
+	if (lo < addr)
+		raw_munmap((void *)lo, (hi < addr ? hi : addr) - lo);
+	if (hi > end) {
+		uintptr_t from = lo > end ? lo : end;
+
+		raw_munmap((void *)from, hi - from);
+	}
+}
+
+/*
+ * After the call that replaced or removed [addr, end): unmaps what of
+ * ours lies outside it and releases the mappings taken out of the table.
+ * If the call failed, everything of ours goes, inside the range too: the
+ * whole mappings' memory with it, as a failed MAP_FIXED may leave the
+ * kernel's own mappings unmapped (their reservation or their attachment,
+ * whichever the kernel left, is nobody's now).
+ */
+static void finish_clearing(const struct clearing *c, uintptr_t addr,
+			    uintptr_t end, bool call_failed)
+{
+	if (call_failed)
+		addr = end;	/* an empty range: nothing is the call's */
+	for (int i = 0; i < c->tail_count; i++)
+		unmap_outside(c->tail[i].lo, c->tail[i].hi, addr, end);
+	for (int i = 0; i < c->whole_count; i++) {
+		const struct shim_mapping *e = &c->whole[i];
+
+		unmap_outside(e->addr, e->addr + e->region_size, addr, end);
+		release(e);
+	}
 }
 
 /*
  * After the replacing call (mmap(MAP_FIXED) or mremap(MREMAP_FIXED)) over
- * [a, end) was made: unmaps what clear_the_way() left outside the range,
- * releases the entries it took out and drops the lock.  Returns AT, with
- * the call's errno.
+ * [a, end) was made: finishes the clearing and drops the lock.  Returns
+ * AT, with the call's errno.
  */
-static void *finish_replacement(void *at, const struct leftovers *left,
-				uintptr_t a, uintptr_t end,
-				struct shim_mapping *whole, int whole_count)
+static void *finish_replacement(void *at, const struct clearing *c,
+				uintptr_t a, uintptr_t end)
 {
 	int saved = errno;
 
-	unmap_leftovers_outside(left, a, end);
-	release_taken(whole, whole_count);
+	finish_clearing(c, a, end, at == MAP_FAILED);
 	errno = saved;
 	unlock();
 	return at;
@@ -625,10 +663,8 @@ static bool range_ok(uintptr_t addr, size_t len, uintptr_t *end)
 static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
 			off_t offset)
 {
-	static struct shim_mapping whole[SHIM_MMAP_MAX];
-	static struct leftovers left;
+	static struct clearing clearing;
 	uintptr_t a = (uintptr_t)addr, end;
-	int whole_count;
 
 	if (!range_ok(a, len, &end))
 		return raw_mmap(addr, len, prot, flags, fd, offset);
@@ -646,16 +682,13 @@ static void *mmap_fixed(void *addr, size_t len, int prot, int flags, int fd,
 	raw_munmap(trial, len);
 	if (!lock())
 		return MAP_FAILED;
-	/* whole and left are static: the lock serialises their users. */
-	if (clear_the_way(a, end, "mmap(MAP_FIXED)", true, &left, whole,
-			  &whole_count) != 0) {
-		/* Mappings already swapped for reservations are gone. */
-		release_taken(whole, whole_count);
+	/* clearing is static: the lock serialises its users. */
+	if (clear_the_way(a, end, "mmap(MAP_FIXED)", true, &clearing) != 0) {
 		unlock();
 		return MAP_FAILED;
 	}
 	return finish_replacement(raw_mmap(addr, len, prot, flags, fd, offset),
-				  &left, a, end, whole, whole_count);
+				  &clearing, a, end);
 }
 
 void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -697,39 +730,42 @@ void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
 }
 
 /*
- * One munmap() of the caller's range, stretched over the leftovers it
- * touches, so that no address is unmapped twice: between two munmap()
- * calls another thread's mmap() could get the range, and the second would
- * take its mapping away.
+ * One munmap() of the caller's range, stretched over the tails and
+ * attachments of ours it touches, so that no address is unmapped twice:
+ * between two munmap() calls another thread's mmap() could get the range,
+ * and the second would take its mapping away.
  */
 int mmap_backed_munmap(void *addr, size_t len)
 {
-	static struct shim_mapping whole[SHIM_MMAP_MAX];
-	static struct leftovers left;
-	uintptr_t a = (uintptr_t)addr, end;
-	int whole_count;
+	static struct clearing clearing;
+	uintptr_t a = (uintptr_t)addr, end, hi;
 
 	if (!range_ok(a, len, &end))
 		return raw_munmap(addr, len);
 	if (!lock())
 		return -1;
-	/* whole and left are static: the lock serialises their users. */
-	if (clear_the_way(a, end, "munmap", false, &left, whole,
-			  &whole_count) != 0) {
+	/* clearing is static: the lock serialises its users. */
+	if (clear_the_way(a, end, "munmap", false, &clearing) != 0) {
 		unlock();
 		return -1;
 	}
+	hi = end;
+	for (int i = 0; i < clearing.tail_count; i++)
+		if (clearing.tail[i].lo <= end && clearing.tail[i].hi > hi)
+			hi = clearing.tail[i].hi;
+	for (int i = 0; i < clearing.whole_count; i++) {
+		const struct shim_mapping *e = &clearing.whole[i];
 
-	uintptr_t hi = end;
+		if (e->addr + e->region_size > hi)
+			hi = e->addr + e->region_size;
+	}
 
-	for (int i = 0; i < left.count; i++)
-		if (left.range[i].lo <= end && left.range[i].hi > hi)
-			hi = left.range[i].hi;
 	int rc = raw_munmap(addr, hi - a);
+	int saved = errno;
 
-	unmap_leftovers_outside(&left, a, hi);
-	release_taken(whole, whole_count);
+	finish_clearing(&clearing, a, hi, false);
 	unlock();
+	errno = saved;
 	return rc;
 }
 
@@ -741,26 +777,22 @@ int mmap_backed_munmap(void *addr, size_t len)
 static void *mremap_fixed(void *old, size_t old_size, size_t new_size,
 			  int flags, void *new_addr)
 {
-	static struct shim_mapping whole[SHIM_MMAP_MAX];
-	static struct leftovers left;
+	static struct clearing clearing;
 	uintptr_t a = (uintptr_t)new_addr, end;
-	int whole_count;
 
 	/* The kernel's EINVAL for such a target; nothing of ours is touched. */
 	if (!range_ok(a, new_size, &end)) {
 		unlock();
 		return raw_mremap(old, old_size, new_size, flags, new_addr);
 	}
-	/* whole and left are static: the lock serialises their users. */
-	if (clear_the_way(a, end, "mremap(MREMAP_FIXED)", true, &left, whole,
-			  &whole_count) != 0) {
-		release_taken(whole, whole_count);
+	/* clearing is static: the lock serialises its users. */
+	if (clear_the_way(a, end, "mremap(MREMAP_FIXED)", true, &clearing) != 0) {
 		unlock();
 		return MAP_FAILED;
 	}
 	return finish_replacement(raw_mremap(old, old_size, new_size, flags,
 					     new_addr),
-				  &left, a, end, whole, whole_count);
+				  &clearing, a, end);
 }
 
 void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,

@@ -78,6 +78,10 @@ tests_shim_syslog_sink_SOURCES = tests/shim/syslog-sink.c
 TESTS += tests/shim/test-shim-fds.sh
 dist_noinst_SCRIPTS += tests/shim/test-shim-fds.sh
 
+# mmap(MAP_FIXED) over backed mappings with one of the shim's steps failing.
+check_PROGRAMS += tests/shim/mmap-fixed-fail
+tests_shim_mmap_fixed_fail_SOURCES = tests/shim/mmap-fixed-fail.c
+
 # Calls whose results must be the kernel's, with and without the shim.
 check_PROGRAMS += tests/shim/mmap-fidelity
 tests_shim_mmap_fidelity_SOURCES = tests/shim/mmap-fidelity.c

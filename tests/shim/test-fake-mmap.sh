@@ -122,6 +122,22 @@ expect "same file mapped again after close_range: the first's release leaves the
 	"backed yes|backed yes|partial munmap 0|munmap 0" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 
+# 5c. A MAP_FIXED mmap over backed mappings with one of the shim's steps
+#     failing (seccomp): a failed call leaves the program's memory as it
+#     was (no tail of a conversion left mapped, no mapping lost to an
+#     inaccessible reservation); one that does not need the step works.
+truncate -s 8M "$files/conv1" "$files/conv2"
+out=$(under_fake_files "$builddir/tests/shim/mmap-fixed-fail" convert \
+	"$files/conv1" "$files/conv2" 2>&1 | tr '\n' '|')
+expect "MAP_FIXED, second conversion fails: the first's tail is unmapped, the second is intact" \
+	"mmap ENOMEM|upper's attachment beyond the mapping: none|upper perms rw-s|lower perms rw-s reads l|" "$out"
+out=$(under_fake "$builddir/tests/shim/mmap-fixed-fail" reserve-lower 2>&1 | tr '\n' '|')
+expect "MAP_FIXED over a whole attachment needs no reservation of it" \
+	"mmap same address|range reads 0 0|" "$out"
+out=$(under_fake "$builddir/tests/shim/mmap-fixed-fail" reserve-any 2>&1 | tr '\n' '|')
+expect "MAP_FIXED, the reservation fails: both mappings intact" \
+	"mmap ENOMEM|upper perms rw-s reads u|lower perms rw-s reads l|" "$out"
+
 [ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -354,6 +354,21 @@ expect "own fds: after the program took over every fd number, no conversion, no 
 	"backed yes|partial munmap -1|munmap 0|fds open 32" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 expect "own fds: the program's data file holds only its data" data "$(cat "$work/fds.data")"
+# A MAP_FIXED mmap over backed mappings with one of the shim's steps
+# failing (tests/shim/mmap-fixed-fail.c, seccomp): a failed call leaves
+# the program's memory as it was; one that does not need the step works.
+cp "$builddir/tests/shim/mmap-fixed-fail" "$work/fixedfail"
+truncate -s 8M "$work/f/conv1" "$work/f/conv2"
+out=$(shim "$work/fixedfail" convert "$work/f/conv1" "$work/f/conv2" 2>&1 | tr '\n' '|')
+expect "MAP_FIXED, second conversion fails: the first's tail is unmapped, the second is intact" \
+	"mmap ENOMEM|upper's attachment beyond the mapping: none|upper perms rw-s|lower perms rw-s reads l|" "$out"
+out=$(shim "$work/fixedfail" reserve-lower 2>&1 | tr '\n' '|')
+expect "MAP_FIXED over a whole attachment needs no reservation of it" \
+	"mmap same address|range reads 0 0|" "$out"
+out=$(shim "$work/fixedfail" reserve-any 2>&1 | tr '\n' '|')
+expect "MAP_FIXED, the reservation fails: both mappings intact" \
+	"mmap ENOMEM|upper perms rw-s reads u|lower perms rw-s reads l|" "$out"
+
 # The same file mapped again after close_range: the shim's new descriptors
 # get the numbers of the first mapping's, and releasing the first mapping
 # must not close them (stderr: a log file would hold a number of its own).
