@@ -482,15 +482,15 @@ static void say_unsupported(const char *call)
 		      call, shim_reason_text(SHIM_REASON_MMAP_UNSUPPORTED));
 }
 
-/* Fails with fail_errno if a call on [addr, addr+len) hits part of an anonymous one. */
-static int check_anon_whole(uintptr_t addr, size_t len, const char *call,
-			    int fail_errno, bool whole_ok)
+/* Fails with fail_errno if a call on [addr, addr+len) hits an anonymous one. */
+static int check_no_anon(uintptr_t addr, size_t len, const char *call,
+			 int fail_errno)
 {
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
 		const struct shim_mapping *e = mmap_table_at(i);
 
-		if (!e->file_backed && !(whole_ok && covers(e, addr, len))) {
+		if (!e->file_backed) {
 			say_unsupported(call);
 			errno = fail_errno;
 			return -1;
@@ -507,7 +507,7 @@ static int check_anon_whole(uintptr_t addr, size_t len, const char *call,
 static int make_plain(uintptr_t addr, size_t len, const char *call,
 		      int fail_errno)
 {
-	if (check_anon_whole(addr, len, call, fail_errno, false) != 0)
+	if (check_no_anon(addr, len, call, fail_errno) != 0)
 		return -1;
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len))
@@ -528,6 +528,13 @@ struct clearing {
 	/* Mappings the call covers whole, taken out of the table. */
 	int whole_count;
 	struct shim_mapping whole[SHIM_MMAP_MAX];
+	/*
+	 * munmap() only: the attachment whose mapping ends before the range
+	 * starts (the call touches the rest of it alone, which the program
+	 * never mapped).  It stays.  Only the start of a range can lie in
+	 * such a rest; empty: lo == hi.
+	 */
+	struct shim_range kept;
 };
 
 /*
@@ -555,14 +562,21 @@ static int reserve_instead(const struct shim_mapping *e)
 			-1, 0) == (void *)e->addr ? 0 : -1;
 }
 
+/* Does [addr, end) touch what the program mapped of e, not only the rest? */
+static bool touches(const struct shim_mapping *e, uintptr_t addr, uintptr_t end)
+{
+	return addr < e->addr + e->len && e->addr < end;
+}
+
 /*
  * Clears the way for a call that replaces or removes [addr, end): nothing
  * changes until every check has passed, then partly covered file mappings
  * are converted (their tails are left for later), then (with reserve, for
  * a MAP_FIXED mmap() or MREMAP_FIXED) the one attachment reaching beyond
  * end is reserved, and last the mappings covered whole come out of the
- * table.  A failure undoes what it can (undo_clearing()) and returns -1
- * with errno.  Lock held.
+ * table.  Without reserve (munmap), a mapping the range touches only
+ * past its end is kept as it is.  A failure undoes what it can
+ * (undo_clearing()) and returns -1 with errno.  Lock held.
  */
 static int clear_the_way(uintptr_t addr, uintptr_t end, const char *call,
 			 bool reserve, struct clearing *c)
@@ -571,31 +585,52 @@ static int clear_the_way(uintptr_t addr, uintptr_t end, const char *call,
 
 	c->tail_count = 0;
 	c->whole_count = 0;
-	if (check_anon_whole(addr, len, call, EINVAL, true) != 0)
-		return -1;
+	c->kept.lo = c->kept.hi = 0;
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
-		if (covers(mmap_table_at(i), addr, len))
+		const struct shim_mapping *e = mmap_table_at(i);
+
+		if (!reserve && !touches(e, addr, end))
 			continue;
+		/* An attachment cannot be split, nor an anonymous one converted. */
+		if (!e->file_backed && !covers(e, addr, len)) {
+			say_unsupported(call);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
+	     i = mmap_table_find_overlap(i, addr, len)) {
+		const struct shim_mapping *e = mmap_table_at(i);
+
+		if (covers(e, addr, len))
+			continue;
+		if (!reserve && !touches(e, addr, end)) {
+			c->kept.lo = e->addr;
+			c->kept.hi = e->addr + e->region_size;
+			continue;
+		}
 		if (convert(i, &c->tail[c->tail_count]) != 0) {
 			undo_clearing(c);
 			return -1;
 		}
 		c->tail_count++;
 	}
-	/* Only mappings covered whole are left in the range. */
+	/* Left in the range: mappings covered whole, and the kept one. */
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
 		const struct shim_mapping *e = mmap_table_at(i);
 
-		if (reserve && e->addr + e->region_size > end &&
-		    reserve_instead(e) != 0) {
+		if (reserve && covers(e, addr, len) &&
+		    e->addr + e->region_size > end && reserve_instead(e) != 0) {
 			undo_clearing(c);
 			return -1;
 		}
 	}
 	for (int i = mmap_table_find_overlap(-1, addr, len); i >= 0;
 	     i = mmap_table_find_overlap(i, addr, len)) {
+		if (!covers(mmap_table_at(i), addr, len))
+			continue;
 		c->whole[c->whole_count++] = *mmap_table_at(i);
 		mmap_table_remove(i);
 	}
@@ -733,7 +768,9 @@ void *mmap_backed_mmap(void *addr, size_t len, int prot, int flags, int fd,
  * One munmap() of the caller's range, stretched over the tails and
  * attachments of ours it touches, so that no address is unmapped twice:
  * between two munmap() calls another thread's mmap() could get the range,
- * and the second would take its mapping away.
+ * and the second would take its mapping away.  The range starts after
+ * the kept attachment, if any: to the program, the rest of an attachment
+ * beyond its mapping is unmapped already, and unmapping it is no error.
  */
 int mmap_backed_munmap(void *addr, size_t len)
 {
@@ -760,7 +797,8 @@ int mmap_backed_munmap(void *addr, size_t len)
 			hi = e->addr + e->region_size;
 	}
 
-	int rc = raw_munmap(addr, hi - a);
+	uintptr_t from = clearing.kept.hi > a ? clearing.kept.hi : a;
+	int rc = from < hi ? raw_munmap((void *)from, hi - from) : 0;
 	int saved = errno;
 
 	finish_clearing(&clearing, a, hi, false);
@@ -812,10 +850,27 @@ void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 	return raw_mremap(old, old_size, new_size, flags, new_addr);
 }
 
+/* Does addr lie in the rest of an attachment, past what the program mapped? */
+static bool past_a_mapping(uintptr_t addr)
+{
+	int i = mmap_table_find_overlap(-1, addr, 1);
+
+	return i >= 0 && addr >= mmap_table_at(i)->addr + mmap_table_at(i)->len;
+}
+
 int mmap_backed_mprotect(void *addr, size_t len, int prot)
 {
+	uintptr_t a = (uintptr_t)addr, end;
+
 	if (!lock())
 		return -1;
+	/* Unmapped to the program: the kernel's ENOMEM, nothing converted. */
+	if (range_ok(a, len, &end) && past_a_mapping(a) &&
+	    !(prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))) {
+		unlock();
+		errno = ENOMEM;
+		return -1;
+	}
 	int i = mmap_table_find_overlap(-1, (uintptr_t)addr, len);
 
 	/* The protection it already has: nothing to do, keep the region. */

@@ -8,7 +8,10 @@
  *
  * FILE: 8 MiB or more, read-write; NOEXEC_FILE: on a noexec mount.
  * Prints "backed yes|no" (the mapping of FILE is an attachment), then one
- * line per case with the return value and errno name.
+ * line per case with the return value and errno name.  Lines that start
+ * with "backed" say whether a mapping is (still) an attachment: they
+ * differ with the shim and are left out of the comparison.  Anonymous
+ * shared mappings of 8 MiB are among the cases (MSHARE_SHIM_ANON).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +74,66 @@ static int has_flag(const char *p, const char *flag)
 	strcat(flags, " ");
 	snprintf(want, sizeof(want), " %s ", flag);
 	return strstr(flags, want) != NULL;
+}
+
+static const char *backed_text(const char *p)
+{
+	char size[64];
+
+	maps_field(p, "Size:", size, sizeof(size));
+	return strtoul(size, NULL, 10) * 1024 > LEN ? "yes" : "no";
+}
+
+/*
+ * Maps LEN bytes where, without the shim, the next ROOM bytes are free:
+ * the cases past the end of a mapping must not hit the program's own
+ * memory (top-down, the next mapping usually follows right after).
+ */
+#define ROOM (1UL << 20)
+
+static char *map_with_room(int fd)
+{
+	int flags = fd < 0 ? MAP_SHARED | MAP_ANONYMOUS : MAP_SHARED;
+	char *hole = mmap(NULL, LEN + 2 * ROOM, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (hole == MAP_FAILED)
+		exit(1);
+	munmap(hole, LEN + 2 * ROOM);
+
+	char *p = mmap(hole + ROOM, LEN, PROT_READ | PROT_WRITE, flags, fd, 0);
+
+	if (p == MAP_FAILED) {
+		printf("mmap: %s\n", err_name(-1));
+		exit(1);
+	}
+	return p;
+}
+
+/* Calls that touch only what lies past the end of a mapping. */
+static void past_the_end(const char *what, int fd)
+{
+	char line[128];
+	char *p = map_with_room(fd);
+
+	p[0] = 'x';
+	snprintf(line, sizeof(line), "%s: munmap of a page past the end", what);
+	report(line, munmap(p + LEN, 4096));
+	printf("backed %s after munmap past the end: %s\n", what, backed_text(p));
+	snprintf(line, sizeof(line), "%s: mprotect of a page past the end", what);
+	report(line, mprotect(p + LEN, 4096, PROT_READ));
+	printf("backed %s after mprotect past the end: %s\n", what, backed_text(p));
+	if (fd >= 0) {
+		/* A file mapping: a conversion can make room there. */
+		char *q = mmap(p + LEN, 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		printf("%s: MAP_FIXED of a page past the end: %s, mapping reads %c\n",
+		       what, q == p + LEN ? "same address" : err_name(-1), p[0]);
+		if (q == p + LEN)
+			munmap(q, 4096);
+	}
+	report("munmap of the mapping", munmap(p, LEN));
 }
 
 static char *map_it(int fd)
@@ -159,5 +222,9 @@ int main(int argc, char **argv)
 	q = nfd < 0 ? MAP_FAILED :
 	    mmap(NULL, LEN, PROT_READ | PROT_EXEC, MAP_SHARED, nfd, 0);
 	report("mmap PROT_EXEC on a noexec mount", q == MAP_FAILED ? -1 : 0);
+
+	/* 6. munmap, mprotect, MAP_FIXED past the end of a mapping. */
+	past_the_end("file", fd);
+	past_the_end("anonymous", -1);
 	return 0;
 }

@@ -138,6 +138,26 @@ out=$(under_fake "$builddir/tests/shim/mmap-fixed-fail" reserve-any 2>&1 | tr '\
 expect "MAP_FIXED, the reservation fails: both mappings intact" \
 	"mmap ENOMEM|upper perms rw-s reads u|lower perms rw-s reads l|" "$out"
 
+# 5b. Calls whose results must be the kernel's (tests/shim/mmap-fidelity,
+#     as in the VM, whose noexec case needs a mount: here both files are
+#     on one file system).  Lines that say what is backed differ, and are
+#     checked on their own: calls past the end of a mapping convert
+#     nothing.
+truncate -s 8M "$files/fid" "$files/fid2"
+"$builddir/tests/shim/mmap-fidelity" "$files/fid" "$files/fid2" >"$files/fid.plain" 2>&1
+under_fake_files env MSHARE_SHIM_MODE=strict MSHARE_SHIM_ANON=8M \
+	"$builddir/tests/shim/mmap-fidelity" "$files/fid" "$files/fid2" \
+	>"$files/fid.shim" 2>&1
+if [ "$(grep -v '^backed' "$files/fid.plain")" = "$(grep -v '^backed' "$files/fid.shim")" ]; then
+	ok "fidelity: every result as the kernel's ($(grep -vc '^backed' "$files/fid.plain") cases)"
+else
+	not_ok "fidelity: every result as the kernel's"
+	diff "$files/fid.plain" "$files/fid.shim" | sed 's/^/#   /'
+fi
+expect "fidelity: backed throughout, also after calls past the end" \
+	"backed yes|backed file after munmap past the end: yes|backed file after mprotect past the end: yes|backed anonymous after munmap past the end: yes|backed anonymous after mprotect past the end: yes" \
+	"$(grep '^backed' "$files/fid.shim" | tr '\n' '|' | sed 's/|$//')"
+
 [ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"
 echo "1..$n"
 [ "$failed" = 0 ]
