@@ -140,6 +140,42 @@ static bool fd_is(int fd, dev_t dev, ino_t ino)
 	       st.st_ino == ino;
 }
 
+/* Is e->file_fd (still) our descriptor of the mapped file? */
+static bool file_fd_ours(const struct shim_mapping *e)
+{
+	return fd_is(e->file_fd, e->file_dev, e->file_ino) &&
+	       (e->file_marker < 0 ||
+		lseek(e->file_fd, 0, SEEK_CUR) == e->file_marker);
+}
+
+/*
+ * Our own descriptor of the program's file fd: opened again through
+ * /proc/self/fd (a description of our own; O_NONBLOCK: a lease is not
+ * waited for) at a number of at least 100, with a position no other
+ * description of ours has, far beyond any data.  Where reopening fails,
+ * a dup() without marker.  Lock held (the counter).
+ */
+static int own_file_descriptor(int fd, int access_mode, off_t *marker)
+{
+	static off_t next_marker = (off_t)1 << 40;
+	char link[64];
+
+	*marker = -1;
+	shim_format(link, sizeof(link), "/proc/self/fd/%d", fd);
+
+	int own = open(link, (access_mode == O_RDWR ? O_RDWR : O_RDONLY) |
+		       O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (own < 0) {
+		own = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+		return own >= 0 ? own : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	}
+	own = mmap_region_high_fd(own);
+	if (lseek(own, next_marker, SEEK_SET) == next_marker)
+		*marker = next_marker++;
+	return own;
+}
+
 static void note_identity(int fd, dev_t *dev, ino_t *ino)
 {
 	struct stat st;
@@ -229,9 +265,8 @@ static void *back_file(const struct msharefs_state *ms, void *addr, size_t len,
 				prot, flags, fd, offset);
 	}
 	/* Our own descriptor: the program may close its fd after mmap(). */
-	entry.file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 100);
-	if (entry.file_fd < 0)
-		entry.file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	entry.file_fd = own_file_descriptor(fd, file.access_mode,
+					    &entry.file_marker);
 	entry.region_fd = region_fd;
 	/* Same region or file, same number: only dev/ino would not tell. */
 	mmap_table_forget_fd(region_fd);
@@ -358,7 +393,7 @@ static void release(const struct shim_mapping *e)
 {
 	if (!e->file_backed)
 		return;
-	if (fd_is(e->file_fd, e->file_dev, e->file_ino))
+	if (file_fd_ours(e))
 		close(e->file_fd);
 	if (fd_is(e->region_fd, e->region_dev, e->region_ino))
 		mmap_region_release(config()->mount, e->name, e->region_fd,
@@ -437,7 +472,7 @@ static int convert(int index, struct shim_range *tail)
 	struct shim_mapping e = *mmap_table_at(index);
 
 	/* Without our descriptor of the file, as for an anonymous one. */
-	if (!fd_is(e.file_fd, e.file_dev, e.file_ino)) {
+	if (!file_fd_ours(&e)) {
 		say_descriptor_lost(&e);
 		errno = EINVAL;
 		return -1;
@@ -912,7 +947,7 @@ static int advise_backed(const struct shim_mapping *e, uintptr_t a, size_t len,
 			errno = EACCES;
 			return -1;
 		}
-		if (!fd_is(e->file_fd, e->file_dev, e->file_ino)) {
+		if (!file_fd_ours(e)) {
 			say_descriptor_lost(e);
 			errno = EINVAL;
 			return -1;
@@ -1027,7 +1062,7 @@ static void forget_in_child(int index)
 {
 	struct shim_mapping *e = mmap_table_at(index);
 
-	if (fd_is(e->file_fd, e->file_dev, e->file_ino))
+	if (file_fd_ours(e))
 		close(e->file_fd);
 	if (fd_is(e->region_fd, e->region_dev, e->region_ino))
 		close(e->region_fd);

@@ -38,6 +38,13 @@ struct shim_mapping {
 	 */
 	dev_t region_dev, file_dev;
 	ino_t region_ino, file_ino;
+	/*
+	 * file_fd is an open file description of our own, its position set
+	 * to this value (the shim never reads through it): the program's own
+	 * descriptor of the same file under the number has another.  -1: no
+	 * marker (a dup() of the program's, where reopening failed).
+	 */
+	off_t file_marker;
 	uint64_t offset;	/* file offset of addr */
 	int prot;
 	int flags;		/* the caller's mmap flags */

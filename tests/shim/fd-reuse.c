@@ -30,6 +30,14 @@
  *                           which needs the shim's descriptor of FILE):
  *                           prints "backed yes|no" twice, "partial
  *                           munmap N" and "munmap N"
+ *   fd-reuse samefile FILE  maps FILE (backed), closes every descriptor,
+ *                           opens FILE itself and dup2()s it onto 100-131
+ *                           (the numbers of the shim's own descriptors
+ *                           of the same file), unmaps the second half
+ *                           and the rest: prints "backed yes|no",
+ *                           "partial munmap N", "munmap N" and "fds of
+ *                           the file N" (of 100-131: a number the shim
+ *                           closed may hold its log file again)
  *   fd-reuse emfile LEN     uses up every descriptor, maps LEN bytes of
  *                           anonymous MAP_SHARED memory, frees them and
  *                           maps again: prints "first backed yes|no" and
@@ -199,6 +207,45 @@ static int remap_case(const char *file)
 	return 0;
 }
 
+/* How many of 100-131 are still the file open as ref. */
+static int count_same_file(int ref)
+{
+	struct stat want, st;
+	int n = 0;
+
+	if (fstat(ref, &want) != 0)
+		return -1;
+	for (int i = 0; i < HIGH_COUNT; i++)
+		n += fstat(FIRST_HIGH + i, &st) == 0 && st.st_dev == want.st_dev &&
+		     st.st_ino == want.st_ino;
+	return n;
+}
+
+static int samefile_case(const char *file)
+{
+	size_t len;
+	char *p = map_whole(file, &len);
+
+	if (p == MAP_FAILED)
+		return 1;
+	printf("backed %s\n", backed(p, len));
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+
+	int fd = open(file, O_RDWR);
+
+	if (fd < 0)
+		return 1;
+	for (int i = 0; i < HIGH_COUNT; i++)
+		dup2(fd, FIRST_HIGH + i);
+
+	int rc = munmap(p + len / 2, len - len / 2);
+
+	printf("partial munmap %d\n", rc);
+	printf("munmap %d\n", munmap(p, rc == 0 ? len / 2 : len));
+	printf("fds of the file %d\n", count_same_file(fd));
+	return 0;
+}
+
 static int emfile_case(size_t len)
 {
 	struct rlimit few = { 64, 64 };
@@ -247,6 +294,8 @@ int main(int argc, char **argv)
 		return stderr_pipe_case();
 	if (argc == 3 && strcmp(argv[1], "emfile") == 0)
 		return emfile_case(strtoull(argv[2], NULL, 0));
+	if (argc == 3 && strcmp(argv[1], "samefile") == 0)
+		return samefile_case(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "remap") == 0)
 		return remap_case(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "mapping") == 0)

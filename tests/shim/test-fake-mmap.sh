@@ -122,6 +122,16 @@ expect "same file mapped again after close_range: the first's release leaves the
 	"backed yes|backed yes|partial munmap 0|munmap 0" \
 	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
 
+# 5b'. The program closes every fd and opens the mapped file itself under
+#     the numbers of the shim's descriptors: device and inode match, but
+#     the shim neither uses nor closes the program's descriptors (the
+#     conversion fails instead, as for a lost descriptor).
+truncate -s 8M "$files/same"
+out=$(under_fake_files "$builddir/tests/shim/fd-reuse" samefile "$files/same" 2>&1)
+expect "the mapped file opened by the program under the shim's numbers: none of them closed" \
+	"backed yes|partial munmap -1|munmap 0|fds of the file 32" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+
 # 5c. A MAP_FIXED mmap over backed mappings with one of the shim's steps
 #     failing (seccomp): a failed call leaves the program's memory as it
 #     was (no tail of a conversion left mapped, no mapping lost to an

@@ -373,6 +373,14 @@ out=$(shim "$work/fixedfail" reserve-any 2>&1 | tr '\n' '|')
 expect "MAP_FIXED, the reservation fails: both mappings intact" \
 	"mmap ENOMEM|upper perms rw-s reads u|lower perms rw-s reads l|" "$out"
 
+# The program closes every fd and opens the mapped file itself under the
+# shim's numbers: the shim neither uses nor closes its descriptors.
+truncate -s 8M "$work/f/same"
+out=$(shim "$work/fdreuse" samefile "$work/f/same" 2>&1)
+expect "own fds: the mapped file opened by the program under the shim's numbers: none closed" \
+	"backed yes|partial munmap -1|munmap 0|fds of the file 32" \
+	"$(echo "$out" | tr '\n' '|' | sed 's/|$//')"
+
 # The same file mapped again after close_range: the shim's new descriptors
 # get the numbers of the first mapping's, and releasing the first mapping
 # must not close them (stderr: a log file would hold a number of its own).
