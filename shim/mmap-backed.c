@@ -868,11 +868,26 @@ static void *mremap_fixed(void *old, size_t old_size, size_t new_size,
 				  &clearing, a, end);
 }
 
+/* Does addr lie in the rest of an attachment, past what the program mapped? */
+static bool past_a_mapping(uintptr_t addr)
+{
+	int i = mmap_table_find_overlap(-1, addr, 1);
+
+	return i >= 0 && addr >= mmap_table_at(i)->addr + mmap_table_at(i)->len;
+}
+
 void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 			 int flags, void *new_addr)
 {
 	if (!lock())
 		return MAP_FAILED;
+	/* Unmapped to the program: the kernel's answer, nothing converted. */
+	if (past_a_mapping((uintptr_t)old)) {
+		unlock();
+		errno = shim_mremap_unmapped_errno((uintptr_t)old, old_size,
+						   new_size, flags, page_size());
+		return MAP_FAILED;
+	}
 	/* old_size 0 duplicates a shared mapping: it still concerns old. */
 	int rc = make_plain((uintptr_t)old, old_size ? old_size : 1, "mremap",
 			    ENOMEM);
@@ -883,14 +898,6 @@ void *mmap_backed_mremap(void *old, size_t old_size, size_t new_size,
 	if (rc != 0)
 		return MAP_FAILED;
 	return raw_mremap(old, old_size, new_size, flags, new_addr);
-}
-
-/* Does addr lie in the rest of an attachment, past what the program mapped? */
-static bool past_a_mapping(uintptr_t addr)
-{
-	int i = mmap_table_find_overlap(-1, addr, 1);
-
-	return i >= 0 && addr >= mmap_table_at(i)->addr + mmap_table_at(i)->len;
 }
 
 int mmap_backed_mprotect(void *addr, size_t len, int prot)

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mmap-plan.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 
 #include "msharefs-uapi.h"
 #include "number.h"
@@ -265,4 +270,20 @@ enum shim_madvise_rule shim_madvise_rule(int advice, bool whole,
 	default:
 		return SHIM_MADV_EINVAL;
 	}
+}
+
+int shim_mremap_unmapped_errno(uintptr_t old, size_t old_size,
+			       size_t new_size, int flags, size_t page_size)
+{
+	int known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+	bool moves = flags & MREMAP_MAYMOVE;
+
+	if ((flags & ~known) || ((flags & MREMAP_FIXED) && !moves) ||
+	    ((flags & MREMAP_DONTUNMAP) && (!moves || old_size != new_size)) ||
+	    (old & (page_size - 1)))
+		return EINVAL;
+	/* The kernel rounds new_size up to pages: 0 or wrapped to 0. */
+	if (((new_size + page_size - 1) & ~(page_size - 1)) == 0)
+		return EINVAL;
+	return EFAULT;
 }

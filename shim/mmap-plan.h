@@ -103,4 +103,12 @@ enum shim_madvise_rule {
 enum shim_madvise_rule shim_madvise_rule(int advice, bool whole,
 					 bool file_backed);
 
+/*
+ * The errno of mremap() on an old address where nothing is mapped (to the
+ * program: the rest of an attachment past its mapping), as the kernel
+ * gives it: its argument checks first (EINVAL), then EFAULT.
+ */
+int shim_mremap_unmapped_errno(uintptr_t old, size_t old_size,
+			       size_t new_size, int flags, size_t page_size);
+
 #endif

@@ -33,6 +33,7 @@ static const char *err_name(int rc)
 	case ENOMEM: return "ENOMEM";
 	case EPERM: return "EPERM";
 	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
 	default: return strerror(errno);
 	}
 }
@@ -123,6 +124,11 @@ static void past_the_end(const char *what, int fd)
 	snprintf(line, sizeof(line), "%s: mprotect of a page past the end", what);
 	report(line, mprotect(p + LEN, 4096, PROT_READ));
 	printf("backed %s after mprotect past the end: %s\n", what, backed_text(p));
+	snprintf(line, sizeof(line), "%s: mremap of a page past the end", what);
+	report(line, mremap(p + LEN, 4096, 8192, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
+	snprintf(line, sizeof(line), "%s: mremap past the end, bad flags", what);
+	report(line, mremap(p + LEN, 4096, 8192, 0x80) == MAP_FAILED ? -1 : 0);
+	printf("backed %s after mremap past the end: %s\n", what, backed_text(p));
 	if (fd >= 0) {
 		/* A file mapping: a conversion can make room there. */
 		char *q = mmap(p + LEN, 4096, PROT_READ | PROT_WRITE,

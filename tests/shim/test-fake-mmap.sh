@@ -165,7 +165,7 @@ else
 	diff "$files/fid.plain" "$files/fid.shim" | sed 's/^/#   /'
 fi
 expect "fidelity: backed throughout, also after calls past the end" \
-	"backed yes|backed file after munmap past the end: yes|backed file after mprotect past the end: yes|backed anonymous after munmap past the end: yes|backed anonymous after mprotect past the end: yes" \
+	"backed yes|backed file after munmap past the end: yes|backed file after mprotect past the end: yes|backed file after mremap past the end: yes|backed anonymous after munmap past the end: yes|backed anonymous after mprotect past the end: yes|backed anonymous after mremap past the end: yes" \
 	"$(grep '^backed' "$files/fid.shim" | tr '\n' '|' | sed 's/|$//')"
 
 [ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"

@@ -5,7 +5,9 @@
  * are candidates, region names and checks, and the madvise rules.
  */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +431,31 @@ START_TEST(madvise_rules)
 }
 END_TEST
 
+START_TEST(mremap_unmapped)
+{
+	const size_t page = 4096;
+	const uintptr_t at = 0x7f0000000000;
+
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, 2 * page, 0, page), EFAULT);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, 2 * page,
+						    MREMAP_MAYMOVE, page), EFAULT);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, 0, page, MREMAP_MAYMOVE,
+						    page), EFAULT);
+	/* The kernel's argument checks come first. */
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, page, 0x80, page), EINVAL);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, page, MREMAP_FIXED,
+						    page), EINVAL);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, 2 * page,
+						    MREMAP_MAYMOVE | 4 /* DONTUNMAP */,
+						    page), EINVAL);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, page,
+						    MREMAP_MAYMOVE | 4, page), EFAULT);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at + 1, page, page, 0, page), EINVAL);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, 0, 0, page), EINVAL);
+	ck_assert_int_eq(shim_mremap_unmapped_errno(at, page, SIZE_MAX, 0, page), EINVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim-mmap-core");
@@ -452,6 +479,7 @@ int main(void)
 	tcase_add_test(tc, region_names);
 	tcase_add_test(tc, region_checks);
 	tcase_add_test(tc, madvise_rules);
+	tcase_add_test(tc, mremap_unmapped);
 	suite_add_tcase(s, tc);
 
 	return check_run_tap(s, "test-mmap-core");

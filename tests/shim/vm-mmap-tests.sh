@@ -325,7 +325,8 @@ expect "VmPTE: no region left" 0 "$(regions)"
 # (strict): madvise over a plain and a backed mapping, MADV_KEEPONFORK,
 # DONTFORK and mlock kept by a conversion, mmap's own EINVAL (offset)
 # and EPERM (PROT_EXEC on noexec) not turned into ENOMEM, and munmap,
-# mprotect and MAP_FIXED past the end of a file and an anonymous mapping.
+# mprotect, mremap and MAP_FIXED past the end of a file and an anonymous
+# mapping.
 cp "$builddir/tests/shim/mmap-fidelity" "$work/fidelity"
 mkdir -p "$work/nx" && mount -t tmpfs -o noexec,size=16m tmpfs "$work/nx"
 truncate -s 8M "$work/f/fid" "$work/nx/fid"
@@ -341,7 +342,7 @@ else
 	diff "$work/fid.plain" "$work/fid.shim" | sed 's/^/#   /'
 fi
 expect "fidelity: calls past the end of a mapping convert nothing" \
-	"backed file after munmap past the end: yes|backed file after mprotect past the end: yes|backed anonymous after munmap past the end: yes|backed anonymous after mprotect past the end: yes" \
+	"backed file after munmap past the end: yes|backed file after mprotect past the end: yes|backed file after mremap past the end: yes|backed anonymous after munmap past the end: yes|backed anonymous after mprotect past the end: yes|backed anonymous after mremap past the end: yes" \
 	"$(grep '^backed .* past the end' "$work/fid.shim" | tr '\n' '|' | sed 's/|$//')"
 umount "$work/nx"
 
