@@ -45,8 +45,9 @@ echo 5 >/proc/sys/kernel/printk
 mkdir -p "$CTL" "$STAGE/keep"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 vmctl "$CTL"
 # vm.conf (written by vm-run.sh) sets: VM_CWD VM_KEEP VM_USER VM_HUGEPAGES
-# VM_MSHARE_MOUNT VM_VERBOSE VM_RW
+# VM_MSHARE_MOUNT VM_VERBOSE VM_RW VM_RW_CACHE
 VM_KEEP=() VM_RW=() VM_USER="" VM_HUGEPAGES=0 VM_MSHARE_MOUNT=1 VM_VERBOSE=0
+VM_RW_CACHE=""
 # shellcheck source=/dev/null
 . "$CTL/vm.conf"
 
@@ -89,7 +90,7 @@ ip link set lo up || loud "cannot bring up lo"
 i=0
 for d in "${VM_RW[@]}"; do
 	mkdir -p "$d" 2>/dev/null || true
-	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 "vmrw$i" "$d" ||
+	mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000${VM_RW_CACHE:+,cache=$VM_RW_CACHE}" "vmrw$i" "$d" ||
 		loud "writable share of $d FAILED"
 	i=$((i + 1))
 done

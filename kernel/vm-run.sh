@@ -40,6 +40,9 @@
 #                       /tmp, /var/tmp, /run (space-separated)
 #   MSHARE_VM_RW        host directories to share writable, same path
 #                       (space-separated; they hide the read-only view)
+#   MSHARE_VM_RW_CACHE  9p cache mode of those shares (default: none);
+#                       mmap allows shared writable mappings, written back
+#                       like a disk file system's
 #   MSHARE_VM_VERBOSE=1 print boot and run times
 set -euo pipefail
 
@@ -47,7 +50,7 @@ HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CACHE=${MSHARE_CACHE:-/var/cache/mshare-kernel}
 
-usage() { sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,46p' "$0" | sed 's/^# \{0,1\}//'; }
 usage_error() {
 	echo "vm-run.sh: $*" >&2
 	echo "Try 'kernel/vm-run.sh --help'." >&2
@@ -165,6 +168,7 @@ done
 	echo "VM_HUGEPAGES=$hugepages"
 	echo "VM_MSHARE_MOUNT=$mshare_mount"
 	echo "VM_VERBOSE=${MSHARE_VM_VERBOSE:-0}"
+	echo "VM_RW_CACHE=$(printf %q "${MSHARE_VM_RW_CACHE:-}")"
 } >"$CTL/vm.conf"
 
 # The command and its environment go through a file: the kernel command

@@ -39,7 +39,10 @@ tests_kernel_msharefs_selftest_SOURCES = \
 	tests/kernel/selftest-concurrency.c \
 	tests/kernel/selftest-ptflat.c \
 	tests/kernel/selftest-rights.c \
-	tests/kernel/selftest-safety.c
+	tests/kernel/selftest-safety.c \
+	tests/kernel/selftest-secondary.c \
+	tests/kernel/selftest-faults.c \
+	tests/kernel/selftest-cgroup.c
 tests_kernel_msharefs_selftest_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_kernel_msharefs_selftest_LDADD = $(CHECK_LIBS)
 
@@ -47,3 +50,10 @@ check_PROGRAMS += tests/kernel/mshare-ptdemo
 tests_kernel_mshare_ptdemo_SOURCES = \
 	$(tests_kernel_common_sources) \
 	tests/kernel/mshare-ptdemo.c
+
+# Data integrity under reclaim and compaction, run by the VM suite.
+check_PROGRAMS += tests/kernel/mshare-torture
+tests_kernel_mshare_torture_SOURCES = \
+	tests/kernel/mshare-region.c \
+	tests/kernel/mshare-region.h \
+	tests/kernel/mshare-torture.c

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -155,6 +156,120 @@ START_TEST(attach_shows_in_proc_maps)
 	ck_assert_str_eq(shown, real);
 	ck_assert_int_eq(munmap(p, st_align()), 0);
 	drop_region(path, fd);
+}
+END_TEST
+
+/* The VmFlags line of the VMA at ADDR in /proc/self/smaps, or "". */
+static void smaps_vmflags(const void *addr, char *flags, size_t len)
+{
+	char line[512];
+	unsigned long start, end;
+	bool in_vma = false;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	ck_assert_ptr_nonnull(f);
+	flags[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		/* A VMA's first line: "start-end perms ..." */
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			in_vma = start == (unsigned long)addr;
+		if (in_vma && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(flags, len, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* smaps names the attachment's flag ("ms"), no "??" for an unknown bit. */
+START_TEST(attach_smaps_names_its_flag)
+{
+	char path[ST_PATH_MAX], flags[512];
+	int fd = st_region_anon(path, "smaps", ST_PAGE);
+	unsigned char *p = st_attach(fd, PROT_READ);
+
+	smaps_vmflags(p, flags, sizeof(flags));
+	ck_assert_msg(flags[0], "no VmFlags for the attachment at %p", p);
+	ck_assert_msg(strstr(flags, " ms ") || strstr(flags, " ms\n"),
+		      "VmFlags:%s lacks ms", flags);
+	ck_assert_msg(!strstr(flags, "??"), "VmFlags:%s has an unnamed flag",
+		      flags);
+	ck_assert_int_eq(munmap(p, st_align()), 0);
+	drop_region(path, fd);
+}
+END_TEST
+
+/*
+ * An attachment reserves a whole alignment unit of address space and locks
+ * nothing.  The kernel's generic limits apply to it as to any mapping of
+ * that size: RLIMIT_AS counts it (ENOMEM without the headroom), and under
+ * mlockall(MCL_FUTURE) RLIMIT_MEMLOCK is checked before the mapping exists
+ * (EAGAIN), as for hugetlb or device mappings that are never locked
+ * either.  Each child compares the attachment with a plain anonymous
+ * mapping of the same size; exit status 0 when both end alike.
+ */
+struct limits_arg {
+	int fd;
+	size_t size;
+	int which;	/* 0: RLIMIT_AS, 1: MCL_FUTURE under RLIMIT_MEMLOCK */
+};
+
+static int limits_child(void *p)
+{
+	const struct limits_arg *a = p;
+	struct rlimit lim = { 64 << 10, 64 << 10 };
+	void *plain, *att;
+	int plain_errno, att_errno;
+
+	if (a->which == 0) {
+		lim.rlim_cur = lim.rlim_max = (rlim_t)1 << 32;
+		if (setrlimit(RLIMIT_AS, &lim) != 0)
+			return 10;
+	} else if (setrlimit(RLIMIT_MEMLOCK, &lim) != 0 ||
+		   mlockall(MCL_FUTURE) != 0) {
+		return 11;
+	}
+	errno = 0;
+	plain = mmap(NULL, a->size, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	plain_errno = errno;
+	errno = 0;
+	att = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+	att_errno = errno;
+	if (plain != MAP_FAILED || att != MAP_FAILED)
+		return 12;
+	if (plain_errno != (a->which == 0 ? ENOMEM : EAGAIN))
+		return 13;
+	return att_errno == plain_errno ? 0 : 14;
+}
+
+static void expect_limit_like_plain(int which, const char *what)
+{
+	char path[ST_PATH_MAX], buf[64];
+	int fd = st_region_anon(path, "limits", ST_PAGE), status;
+	struct limits_arg a = { fd, st_align(), which };
+
+	status = run_child(limits_child, &a);
+	ck_assert_msg(exited_ok(status), "%s: the child's %s", what,
+		      describe_status(status, buf, sizeof(buf)));
+	drop_region(path, fd);
+}
+
+START_TEST(attach_rlimit_as_counts_it)
+{
+	expect_limit_like_plain(0, "RLIMIT_AS of 4 GiB");
+}
+END_TEST
+
+START_TEST(attach_mlock_future_checks_it)
+{
+	if (geteuid() == 0) {
+		/* CAP_IPC_LOCK lifts RLIMIT_MEMLOCK for root */
+		st_skip("attach_mlock_future_checks_it",
+			"root has CAP_IPC_LOCK; the unprivileged run covers it");
+		return;
+	}
+	expect_limit_like_plain(1, "MCL_FUTURE under RLIMIT_MEMLOCK of 64 KiB");
 }
 END_TEST
 
@@ -376,6 +491,9 @@ void register_attach_tests(void)
 
 	selftest_add(&group, attach_bad_requests_einval);
 	selftest_add(&group, attach_unsized_einval);
+	selftest_add(&group, attach_smaps_names_its_flag);
+	selftest_add(&group, attach_rlimit_as_counts_it);
+	selftest_add(&group, attach_mlock_future_checks_it);
 	selftest_add(&group, attach_readonly_fd_prot_write_eacces);
 	selftest_add(&group, attach_address_is_aligned);
 	selftest_add(&group, attach_fixed);

@@ -104,6 +104,7 @@ START_TEST(generation_moves_on_name_changes)
 {
 	const uint64_t *gen = map_generation();
 	char path[ST_PATH_MAX], other[ST_PATH_MAX], missing[ST_PATH_MAX];
+	char dir[ST_PATH_MAX], dir2[ST_PATH_MAX], inner[ST_PATH_MAX + 8];
 	uint64_t g = load(gen);
 	struct stat st;
 	int fd;
@@ -144,6 +145,23 @@ START_TEST(generation_moves_on_name_changes)
 	ST_ASSERT_ERRNO(rename(missing, other), ENOENT);
 	ST_ASSERT_ERRNO(unlink(missing), ENOENT);
 	ASSERT_MOVED(gen, g, 0, "failed changes");
+
+	/* Nor do an rmdir or a rename onto a directory that is not empty. */
+	st_region_path(dir, sizeof(dir), "gen-dir");
+	st_region_path(dir2, sizeof(dir2), "gen-dir2");
+	snprintf(inner, sizeof(inner), "%s/inner", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(mkdir(dir2, 0700), 0);
+	ck_assert_int_eq(mkdir(inner, 0700), 0);
+	g = load(gen);
+	ST_ASSERT_ERRNO(rmdir(dir), ENOTEMPTY);
+	ST_ASSERT_ERRNO(rename(dir2, dir), ENOTEMPTY);
+	ASSERT_MOVED(gen, g, 0, "a failed rmdir and rename (ENOTEMPTY)");
+	ck_assert_int_eq(rmdir(inner), 0);
+	ck_assert_int_eq(rename(dir2, dir), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	ASSERT_MOVED(gen, g, 4, "rename onto an empty directory, rmdir");
+	g = load(gen);
 
 	close(fd);
 	ck_assert_int_eq(unlink(path), 0);

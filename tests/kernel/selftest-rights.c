@@ -405,6 +405,66 @@ START_TEST(rights_readonly_attachment_not_pinned_for_write)
 }
 END_TEST
 
+/*
+ * A long-term writable pin (io_uring's registered buffers) of a page of a
+ * file that needs dirty tracking is refused by the kernel: the file system
+ * would write the page back while the device still writes it.  Through an
+ * attachment the same page must be refused the same way.  MSHARE_WRITEBACK_DIR
+ * is a directory on such a file system (the VM suite shares one over 9p
+ * with cache=mmap).
+ */
+START_TEST(rights_longterm_pin_decided_by_the_page)
+{
+	const char *test = "rights_longterm_pin_decided_by_the_page";
+	const char *dir = getenv("MSHARE_WRITEBACK_DIR");
+	char path[ST_PATH_MAX], file[ST_PATH_MAX];
+	int fd, file_fd, ring, plain_rc, plain_errno;
+	unsigned char *plain, *p;
+
+	if (!dir) {
+		st_skip(test, "MSHARE_WRITEBACK_DIR not set (no file system with writeback here)");
+		return;
+	}
+	ring = ring_setup();
+	if (ring < 0) {
+		st_skip(test, "io_uring_setup: %s", strerror(errno));
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/pin-%ld", dir, (long)getpid());
+	file_fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_msg(file_fd >= 0, "create %s: %s", file, strerror(errno));
+	ck_assert_int_eq(ftruncate(file_fd, ST_PAGE), 0);
+
+	/* The kernel's reference: a plain shared mapping of the file. */
+	plain = mmap(NULL, ST_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     file_fd, 0);
+	ck_assert_msg(plain != MAP_FAILED, "mmap %s: %s", file,
+		      strerror(errno));
+	plain[0] = 1;
+	errno = 0;
+	plain_rc = ring_register(ring, plain);
+	plain_errno = errno;
+	munmap(plain, ST_PAGE);
+	if (plain_rc == 0) {
+		st_skip(test, "%s needs no dirty tracking: the kernel pins its pages", dir);
+		goto out;
+	}
+
+	fd = st_region_sized(path, "pin-file");
+	ST_ASSERT_RC(mshare_map_file(fd, 0, ST_PAGE, PROT_READ | PROT_WRITE,
+				     file_fd, 0), 0);
+	p = st_attach(fd, PROT_READ | PROT_WRITE);
+	p[0] = 2;
+	ST_ASSERT_ERRNO(ring_register(ring, p), plain_errno);
+	ck_assert_int_eq(munmap(p, st_align()), 0);
+	drop(path, fd);
+out:
+	close(ring);
+	close(file_fd);
+	unlink(file);
+}
+END_TEST
+
 static uint64_t read_generation(void)
 {
 	char path[ST_PATH_MAX], text[32] = "";
@@ -556,6 +616,14 @@ START_TEST(rights_mount_limits)
 	ST_ASSERT_ERRNO(ftruncate(fc, (off_t)st_align()), ENOSPC);
 	ST_ASSERT_ERRNO(mount(NULL, dir, NULL, MS_REMOUNT, "size=4096"),
 			EINVAL);
+	/* Values beyond 64 bits are refused, not wrapped to 0 (no limit). */
+	ST_ASSERT_ERRNO(mount(NULL, dir, NULL, MS_REMOUNT,
+			      "size=18446744073709551616"), EINVAL);
+	ST_ASSERT_ERRNO(mount(NULL, dir, NULL, MS_REMOUNT, "size=16777216t"),
+			EINVAL);
+	ST_ASSERT_ERRNO(mount(NULL, dir, NULL, MS_REMOUNT,
+			      "nr_inodes=99999999999999999999"), EINVAL);
+	ST_ASSERT_ERRNO(ftruncate(fc, (off_t)st_align()), ENOSPC);
 	/* A region counts until it is freed. */
 	ck_assert_int_eq(unlink(a), 0);
 	ST_ASSERT_ERRNO(ftruncate(fc, (off_t)st_align()), ENOSPC);
@@ -669,6 +737,7 @@ void register_rights_tests(void)
 	selftest_add(&group, rights_exec_mdwe);
 	selftest_add(&group, rights_exec_noexec_mount);
 	selftest_add(&group, rights_readonly_attachment_not_pinned_for_write);
+	selftest_add(&group, rights_longterm_pin_decided_by_the_page);
 	selftest_add(&group, rights_pti_as_asked);
 	selftest_add(&group, rights_private_directory);
 	selftest_add(&group, rights_mount_options_and_remount);

@@ -49,6 +49,9 @@ void register_concurrency_tests(void);
 void register_ptflat_tests(void);
 void register_rights_tests(void);
 void register_safety_tests(void);
+void register_secondary_tests(void);
+void register_fault_tests(void);
+void register_cgroup_tests(void);
 
 /* Prefix "st-<runner pid>-" that marks regions of this run for cleanup. */
 extern pid_t st_runner_pid;

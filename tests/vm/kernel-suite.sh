@@ -5,10 +5,11 @@
 #   - builds the patched kernel (kernel/build.sh) and the mm selftest subset;
 #   - in the VM (kernel/vm-run.sh): the msharefs selftests as root and as an
 #     unprivileged user, the shim's VM tests, a Debian PostgreSQL cluster
-#     under the shim (pg-debian-guest.sh), the mm selftest subset and the
-#     VmPTE demo (mshare-ptdemo);
+#     under the shim (pg-debian-guest.sh), the reclaim/compaction torture
+#     (mshare-torture), the mm selftest subset and the VmPTE demo
+#     (mshare-ptdemo);
 #   - builds the debug kernel and reruns the selftests (root), the shim's VM
-#     tests and the mm subset on it.
+#     tests, the torture and the mm subset on it.
 # The nested TAP of each guest program is renumbered into this stream with a
 # prefix naming the run; each VM run adds one test "VM run clean": no kernel
 # splat (vm-run exit 125), no timeout (124), the guest reported a status (126).
@@ -18,6 +19,7 @@
 #   MSHARE_VM_TESTS=0          print a skip-all plan and do nothing
 #   MSHARE_VM_DEBUG_KERNEL=0   leave out the debug-kernel part (quick loops)
 #   MSHARE_VM_TIMEOUT_SCALE=N  multiply every VM timeout by N (default 1)
+#   MSHARE_TORTURE_SECONDS=N   length of each torture run (default 30)
 #   MSHARE_SUITE_SELFTEST, MSHARE_SUITE_PTDEMO, MSHARE_SUITE_SHIMTESTS
 #                              override the guest programs (testing the suite)
 set -euo pipefail
@@ -36,6 +38,9 @@ build_sh=$top_srcdir/kernel/build.sh
 vm_run=$top_srcdir/kernel/vm-run.sh
 selftest=${MSHARE_SUITE_SELFTEST:-$top_builddir/tests/kernel/msharefs-selftest}
 ptdemo=${MSHARE_SUITE_PTDEMO:-$top_builddir/tests/kernel/mshare-ptdemo}
+torture=${MSHARE_SUITE_TORTURE:-$top_builddir/tests/kernel/mshare-torture}
+# Seconds of each torture run (`make torture-long`: 600).
+torture_seconds=${MSHARE_TORTURE_SECONDS:-30}
 shimtests=${MSHARE_SUITE_SHIMTESTS:-$top_srcdir/tests/shim/vm-shim-tests.sh}
 cachetests=${MSHARE_SUITE_CACHETESTS:-$top_srcdir/tests/shim/vm-unbacked-cache-tests.sh}
 mmaptests=${MSHARE_SUITE_MMAPTESTS:-$top_srcdir/tests/shim/vm-mmap-tests.sh}
@@ -58,6 +63,10 @@ export MSHARE_VM_BIND="${MSHARE_VM_BIND:+$MSHARE_VM_BIND }$top_builddir"
 # Each VM run keeps its serial console log (and the guest's dmesg) here.
 logdir=$top_builddir/tests/vm/logs
 mkdir -p "$logdir"
+# A writable 9p share with cache=mmap: a file system whose shared mappings
+# are written back, for the selftest of long-term pins (MSHARE_WRITEBACK_DIR).
+wbdir=$(mktemp -d "${TMPDIR:-/tmp}/mshare-writeback.XXXXXX")
+trap 'rm -rf "$wbdir"' EXIT
 
 n=0
 failed=0
@@ -272,8 +281,13 @@ selftest_root() {
 	shift
 	if [ -x "$selftest" ]; then
 		# pdpe1gb and hugepagesz=1G: the guest gets a 1 GiB huge page
-		# size (none reserved), which CREATE_MAPPING must refuse.
-		MSHARE_VM_CPU=${MSHARE_VM_CPU:-qemu64,+pdpe1gb} \
+		# size (none reserved), which CREATE_MAPPING must refuse.  svm:
+		# TCG emulates AMD-V, so the guest has /dev/kvm and the
+		# secondary-MMU tests run a nested guest.
+		MSHARE_VM_CPU=${MSHARE_VM_CPU:-qemu64,+pdpe1gb,+svm} \
+		MSHARE_EXPECT_KVM=1 MSHARE_EXPECT_MEMCG=1 \
+		MSHARE_VM_RW="$wbdir" MSHARE_VM_RW_CACHE=mmap \
+		MSHARE_WRITEBACK_DIR="$wbdir" \
 		MSHARE_VM_CMDLINE="${MSHARE_VM_CMDLINE:-} hugepagesz=1G" \
 			vm_test tap "$label/selftest (root)" 1200 "$@" --hugepages 64 --mem 2048 -- "$selftest"
 	else
@@ -299,6 +313,8 @@ selftest_pti() {
 	if [ -x "$selftest" ]; then
 		MSHARE_VM_CMDLINE="${MSHARE_VM_CMDLINE:+$MSHARE_VM_CMDLINE }pti=on" \
 			MSHARE_EXPECT_PTI=1 CK_RUN_CASE=rights \
+			MSHARE_VM_RW="$wbdir" MSHARE_VM_RW_CACHE=mmap \
+			MSHARE_WRITEBACK_DIR="$wbdir" \
 			vm_test tap "$label/selftest rights (root, pti=on)" 600 "$@" --mem 2048 -- "$selftest"
 	else
 		result not-ok "$label/selftest rights (root, pti=on) # $selftest not built"
@@ -381,6 +397,26 @@ ptdemo_run() {
 	fi
 }
 
+# Data integrity while reclaim and compaction move and free the region's
+# pages under attached processes on both vCPUs: shmem (compaction only: no
+# swap in the guest), then a 9p file with cache=mmap, whose pages are
+# written back and dropped by memory.reclaim.
+torture_run() {
+	local label=$1
+	shift
+	if [ ! -x "$torture" ]; then
+		result not-ok "$label/torture: mshare-torture # $torture not built"
+		return
+	fi
+	vm_test plain "$label/torture: mshare-torture --seconds $torture_seconds (shmem)" \
+		$((torture_seconds + 600)) "$@" --mem 1024 -- \
+		"$torture" --seconds "$torture_seconds" --workers 4 --size 32
+	MSHARE_VM_RW="$wbdir" MSHARE_VM_RW_CACHE=mmap \
+		vm_test plain "$label/torture: mshare-torture --seconds $torture_seconds (9p file, written back)" \
+		$((torture_seconds + 600)) "$@" --mem 1024 -- \
+		"$torture" --seconds "$torture_seconds" --workers 4 --size 32 --dir "$wbdir"
+}
+
 # Guest commands run with / as their working directory: it exists in the guest
 # and is readable by the unprivileged user.
 cd /
@@ -401,11 +437,12 @@ if build_kernel default; then
 	mmap_tests default
 	tools_tests default
 	pg_debian_tests default
+	torture_run default
 	mm_tests default
 	ptdemo_run default
 	bench_quick default
 else
-	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "tools VM tests" "PostgreSQL, Debian's pg_ctlcluster" "mm selftests" "VmPTE evidence" "quick benchmark"; do
+	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "tools VM tests" "PostgreSQL, Debian's pg_ctlcluster" "torture" "mm selftests" "VmPTE evidence" "quick benchmark"; do
 		skip "default/$t" "the default kernel did not build"
 	done
 fi
@@ -420,9 +457,10 @@ elif build_kernel debug --debug; then
 	shim_tests debug --debug
 	cache_tests debug --debug
 	mmap_tests debug --debug
+	torture_run debug --debug
 	mm_tests debug --debug
 else
-	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "mm selftests"; do
+	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests" "torture" "mm selftests"; do
 		skip "debug/$t" "the debug kernel did not build"
 	done
 fi

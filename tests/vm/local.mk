@@ -45,3 +45,9 @@ pg-regress: all
 dist_noinst_SCRIPTS += \
 	scripts/pg-regress-prepare.sh \
 	tests/vm/pg-regress-guest.sh
+
+# The reclaim/compaction torture for ten minutes per run instead of the
+# 30 seconds of make check, on both kernels (the rest of the VM suite too).
+torture-long: all
+	$(MAKE) check TESTS=tests/vm/kernel-suite.sh MSHARE_TORTURE_SECONDS=600
+.PHONY: torture-long

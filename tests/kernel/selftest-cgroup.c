@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Memory cgroups: a process whose cgroup is at memory.max must not fault
+ * more memory into a region than into a plain shared memory segment.  The
+ * kernel is the reference: the same process populating the same amount of
+ * plain MAP_SHARED anonymous memory in the same kind of cgroup is OOM-killed,
+ * so populating the region must end the same way.
+ */
+#include "selftest.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define LIMIT (32UL << 20)
+#define POPULATE (256UL << 20)
+
+static bool write_file(const char *dir, const char *name, const char *text)
+{
+	char path[ST_PATH_MAX];
+	ssize_t len = (ssize_t)strlen(text);
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ok = write(fd, text, (size_t)len) == len;
+	close(fd);
+	return ok;
+}
+
+/* The value of KEY in a flat-keyed cgroup file (memory.events), or -1. */
+static long keyed_value(const char *dir, const char *name, const char *key)
+{
+	char path[ST_PATH_MAX], line[256];
+	size_t key_len = strlen(key);
+	long value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, key_len) == 0 && line[key_len] == ' ')
+			value = strtol(line + key_len + 1, NULL, 10);
+	fclose(f);
+	return value;
+}
+
+/*
+ * A cgroup of its own with memory.max = LIMIT and no swap, in DIR.  False
+ * after st_skip when this kernel or user has no memory controller
+ * (MSHARE_EXPECT_MEMCG=1, set by the VM suite, makes that a failure).
+ */
+static bool make_cgroup(const char *test, char *dir, size_t len)
+{
+	const char *want = getenv("MSHARE_EXPECT_MEMCG");
+	char limit[32];
+	const char *why = NULL;
+
+	if (geteuid() != 0)
+		why = "needs root";
+	else if (access(CGROUP_ROOT "/cgroup.controllers", R_OK) != 0 &&
+		 mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL) != 0)
+		why = "no cgroup2 file system (CONFIG_CGROUPS)";
+	else if (!write_file(CGROUP_ROOT, "cgroup.subtree_control", "+memory"))
+		why = "no memory controller (CONFIG_MEMCG)";
+	if (why) {
+		ck_assert_msg(!want || strcmp(want, "1") != 0 || geteuid() != 0,
+			      "booted to test memory cgroups, but: %s", why);
+		st_skip(test, "%s", why);
+		return false;
+	}
+	snprintf(dir, len, "%s/st-%ld-%ld", CGROUP_ROOT, (long)st_runner_pid,
+		 (long)getpid());
+	ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir,
+		      strerror(errno));
+	snprintf(limit, sizeof(limit), "%lu", LIMIT);
+	ck_assert(write_file(dir, "memory.max", limit));
+	(void)write_file(dir, "memory.swap.max", "0");
+	return true;
+}
+
+/*
+ * Runs a child in cgroup DIR that maps POPULATE bytes (of the region open
+ * at REGION_FD, or plain shared anonymous memory if it is -1) and writes
+ * every page.  Returns its wait status.
+ */
+static int populate_in_cgroup(const char *dir, int region_fd, size_t align)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		unsigned char *p;
+
+		if (!write_file(dir, "cgroup.procs", "0"))
+			_exit(3);
+		if (region_fd >= 0)
+			p = mmap(NULL, align, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, region_fd, 0);
+		else
+			p = mmap(NULL, POPULATE, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(4);
+		for (size_t off = 0; off < POPULATE; off += ST_PAGE)
+			p[off] = 1;
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void expect_oom_killed(const char *what, const char *dir, int status)
+{
+	long kills = keyed_value(dir, "memory.events", "oom_kill");
+
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "%s: populating %lu MiB under memory.max=%lu MiB ended with %s %d, not the OOM killer's SIGKILL",
+		      what, POPULATE >> 20, LIMIT >> 20,
+		      WIFSIGNALED(status) ? "signal" : "exit status",
+		      WIFSIGNALED(status) ? WTERMSIG(status) :
+					    WEXITSTATUS(status));
+	ck_assert_msg(kills >= 1, "%s: memory.events oom_kill %ld", what,
+		      kills);
+}
+
+START_TEST(cgroup_memory_max_holds_for_region_memory)
+{
+	const char *test = "cgroup_memory_max_holds_for_region_memory";
+	char plain_dir[ST_PATH_MAX], region_dir[ST_PATH_MAX];
+	char path[ST_PATH_MAX];
+	size_t align = st_align();
+	int fd;
+
+	if (!make_cgroup(test, plain_dir, sizeof(plain_dir)))
+		return;
+	/* The kernel's reference: plain shared anonymous memory. */
+	expect_oom_killed("plain MAP_SHARED memory", plain_dir,
+			  populate_in_cgroup(plain_dir, -1, align));
+	ck_assert_int_eq(rmdir(plain_dir), 0);
+
+	ck_assert(make_cgroup(test, region_dir, sizeof(region_dir)));
+	fd = st_region_anon(path, "memcg", POPULATE);
+	expect_oom_killed("region memory", region_dir,
+			  populate_in_cgroup(region_dir, fd, align));
+	ck_assert_int_le(keyed_value(region_dir, "memory.stat", "shmem"),
+			 (long)LIMIT);
+	ck_assert_int_eq(unlink(path), 0);
+	close(fd);
+	ck_assert_int_eq(rmdir(region_dir), 0);
+}
+END_TEST
+
+void register_cgroup_tests(void)
+{
+	static const struct selftest_group group = { "cgroup", 300 };
+
+	selftest_add(&group, cgroup_memory_max_holds_for_region_memory);
+}
