@@ -5,6 +5,7 @@
 
 dist_noinst_SCRIPTS += \
 	kernel/build.sh \
+	kernel/update-debian-version.sh \
 	kernel/vm-run.sh \
 	kernel/guest-init.sh \
 	scripts/install-deps.sh

@@ -51,6 +51,10 @@ tests_kernel_mshare_ptdemo_SOURCES = \
 	$(tests_kernel_common_sources) \
 	tests/kernel/mshare-ptdemo.c
 
+# Moving the kernel pin: kernel/update-debian-version.sh, on the host.
+TESTS += tests/kernel/test-update-debian-version.sh
+dist_noinst_SCRIPTS += tests/kernel/test-update-debian-version.sh
+
 # Data integrity under reclaim and compaction, run by the VM suite.
 check_PROGRAMS += tests/kernel/mshare-torture
 tests_kernel_mshare_torture_SOURCES = \
