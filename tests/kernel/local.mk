@@ -58,6 +58,8 @@ dist_noinst_SCRIPTS += tests/kernel/test-update-debian-version.sh
 # Data integrity under reclaim and compaction, run by the VM suite.
 check_PROGRAMS += tests/kernel/mshare-torture
 tests_kernel_mshare_torture_SOURCES = \
+	tests/kernel/mshare-procfs.c \
+	tests/kernel/mshare-procfs.h \
 	tests/kernel/mshare-region.c \
 	tests/kernel/mshare-region.h \
 	tests/kernel/mshare-torture.c

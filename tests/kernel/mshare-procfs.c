@@ -2,6 +2,7 @@
 /* Readers for /proc numbers; see mshare-procfs.h. */
 #include "mshare-procfs.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,4 +124,17 @@ int find_hugetlbfs_mount(char *dir, size_t dirlen)
 	}
 	fclose(f);
 	return found;
+}
+
+bool write_text_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = (ssize_t)strlen(text);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, text, (size_t)len) == len;
+	close(fd);
+	return ok;
 }

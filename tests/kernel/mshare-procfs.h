@@ -2,11 +2,13 @@
 /*
  * Readers for the /proc numbers the tests use as evidence: a process's VmPTE
  * and VmRSS, the system's PageTables and MemFree, huge page settings, and the
- * /proc/self/maps line of an address.
+ * /proc/self/maps line of an address; and one writer for the knobs of /proc,
+ * /sys and cgroup files.
  */
 #ifndef MSHARE_PROCFS_H
 #define MSHARE_PROCFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* "KEY:   123 kB" from /proc/self/status, in KiB; -1 if absent. */
@@ -37,5 +39,8 @@ int maps_lookup(const void *addr, unsigned long *end, char *path,
 
 /* Mount point of the first hugetlbfs mount in /proc/mounts, or -1. */
 int find_hugetlbfs_mount(char *dir, size_t dirlen);
+
+/* Writes TEXT to the file at PATH in one write(); false if that failed. */
+bool write_text_file(const char *path, const char *text);
 
 #endif /* MSHARE_PROCFS_H */

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mshare-procfs.h"
 #include "mshare-region.h"
 
 #define EXIT_SKIP 77
@@ -221,19 +222,6 @@ static void worker(int fd, size_t align, uint64_t records, int w, int k,
 	_exit(st->failed ? 1 : 0);
 }
 
-static bool write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = (ssize_t)strlen(text);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, text, (size_t)len) == len;
-	close(fd);
-	return ok;
-}
-
 /* A memory cgroup for this run, or "" when there is none. */
 static void make_cgroup(char *dir, size_t len)
 {
@@ -243,7 +231,7 @@ static void make_cgroup(char *dir, size_t len)
 	if (access(CGROUP_ROOT "/cgroup.controllers", R_OK) != 0 &&
 	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL) != 0)
 		return;
-	if (!write_text(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+	if (!write_text_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
 		return;
 	snprintf(dir, len, "%s/mshare-torture-%ld", CGROUP_ROOT,
 		 (long)getpid());
@@ -258,7 +246,7 @@ static void join_cgroup(const char *dir)
 	if (!dir[0])
 		return;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	(void)write_text(path, "0");
+	(void)write_text_file(path, "0");
 }
 
 /* Reclaim and compaction until stopped; counts the rounds that worked. */
@@ -269,9 +257,9 @@ static void pressure(const char *cgroup, unsigned long *reclaims,
 
 	snprintf(reclaim, sizeof(reclaim), "%s/memory.reclaim", cgroup);
 	while (!stop) {
-		if (cgroup[0] && write_text(reclaim, "8M"))
+		if (cgroup[0] && write_text_file(reclaim, "8M"))
 			++*reclaims;
-		if (write_text("/proc/sys/vm/compact_memory", "1"))
+		if (write_text_file("/proc/sys/vm/compact_memory", "1"))
 			++*compactions;
 		usleep(20000);
 	}

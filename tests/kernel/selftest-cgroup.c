@@ -22,17 +22,9 @@
 static bool write_file(const char *dir, const char *name, const char *text)
 {
 	char path[ST_PATH_MAX];
-	ssize_t len = (ssize_t)strlen(text);
-	bool ok;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ok = write(fd, text, (size_t)len) == len;
-	close(fd);
-	return ok;
+	return write_text_file(path, text);
 }
 
 /* The value of KEY in a flat-keyed cgroup file (memory.events), or -1. */

@@ -21,19 +21,6 @@
 /* Past this, a loop is taken to be stuck rather than still finding paths. */
 #define MAX_NTH 4000
 
-static bool write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = (ssize_t)strlen(text);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, text, (size_t)len) == len;
-	close(fd);
-	return ok;
-}
-
 /*
  * Makes fail-nth reach GFP_KERNEL allocations too (by default the
  * injectors skip those that may reclaim).  False after st_skip when this
@@ -54,14 +41,14 @@ static bool injection_ready(const char *test)
 	if (access(knobs[0], W_OK) != 0)
 		(void)mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		if (!write_text(knobs[i], "N")) {
+		if (!write_text_file(knobs[i], "N")) {
 			st_skip(test, "%s: %s (no FAILSLAB or FAIL_PAGE_ALLOC)",
 				knobs[i], strerror(errno));
 			return false;
 		}
 	}
 	/* Single pages too (page tables, mmu_gather batches) */
-	ck_assert(write_text(DEBUGFS "/fail_page_alloc/min-order", "0"));
+	ck_assert(write_text_file(DEBUGFS "/fail_page_alloc/min-order", "0"));
 	return true;
 }
 
