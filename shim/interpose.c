@@ -97,6 +97,7 @@ static void find_progname(char *out, size_t size)
 
 static void fork_prepare(void)
 {
+	shim_log_share_before_fork();
 	sysv_lock_for_fork();
 	attach_table_lock_for_fork();
 	msharefs_probe_lock_for_fork();

@@ -45,10 +45,13 @@ void shim_log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * "Say why once": the first message for a reason kind is logged, later
  * ones for the same kind are dropped, in the whole tree of processes the
  * program forks (before or after the message): the flags live in shared
- * memory mapped at setup.  An exec'd program starts afresh.
+ * memory mapped at the first fork.  An exec'd program starts afresh.
  */
 void shim_log_once(enum shim_reason reason, enum shim_log_level level,
 		   const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Moves the "said once" flags to shared memory; before each fork. */
+void shim_log_share_before_fork(void);
 
 #endif
