@@ -364,14 +364,24 @@ expect "own fds: the program's data file holds only its data" data "$(cat "$work
 # the program's memory as it was; one that does not need the step works.
 cp "$builddir/tests/shim/mmap-fixed-fail" "$work/fixedfail"
 truncate -s 8M "$work/f/conv1" "$work/f/conv2"
+# Each case needs two adjacent attachments; msharefs places attachments
+# with a gap (it aligns inside a larger hole), so here they may be apart:
+# then the case is skipped (test-fake-mmap.sh runs it on the host).
+expect_adjacent() { # DESCRIPTION EXPECTED ACTUAL
+	if [ "$3" = "attachments not adjacent|" ]; then
+		skip "$1" "the kernel placed the two attachments apart (the fake msharefs suite runs this case)"
+	else
+		expect "$@"
+	fi
+}
 out=$(shim "$work/fixedfail" convert "$work/f/conv1" "$work/f/conv2" 2>&1 | tr '\n' '|')
-expect "MAP_FIXED, second conversion fails: the first's tail is unmapped, the second is intact" \
+expect_adjacent "MAP_FIXED, second conversion fails: the first's tail is unmapped, the second is intact" \
 	"mmap ENOMEM|upper's attachment beyond the mapping: none|upper perms rw-s|lower perms rw-s reads l|" "$out"
 out=$(shim "$work/fixedfail" reserve-lower 2>&1 | tr '\n' '|')
-expect "MAP_FIXED over a whole attachment needs no reservation of it" \
+expect_adjacent "MAP_FIXED over a whole attachment needs no reservation of it" \
 	"mmap same address|range reads 0 0|" "$out"
 out=$(shim "$work/fixedfail" reserve-any 2>&1 | tr '\n' '|')
-expect "MAP_FIXED, the reservation fails: both mappings intact" \
+expect_adjacent "MAP_FIXED, the reservation fails: both mappings intact" \
 	"mmap ENOMEM|upper perms rw-s reads u|lower perms rw-s reads l|" "$out"
 
 # The program closes every fd and opens the mapped file itself under the
