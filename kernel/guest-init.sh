@@ -45,8 +45,9 @@ echo 5 >/proc/sys/kernel/printk
 mkdir -p "$CTL" "$STAGE/keep"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 vmctl "$CTL"
 # vm.conf (written by vm-run.sh) sets: VM_CWD VM_KEEP VM_USER VM_HUGEPAGES
-# VM_MSHARE_MOUNT VM_VERBOSE VM_RW VM_RW_CACHE
+# VM_SWAP VM_MSHARE_MOUNT VM_VERBOSE VM_RW VM_RW_CACHE
 VM_KEEP=() VM_RW=() VM_USER="" VM_HUGEPAGES=0 VM_MSHARE_MOUNT=1 VM_VERBOSE=0
+VM_SWAP=0
 VM_RW_CACHE=""
 # shellcheck source=/dev/null
 . "$CTL/vm.conf"
@@ -102,6 +103,23 @@ if [ "$VM_HUGEPAGES" -gt 0 ]; then
 		loud "asked for $VM_HUGEPAGES huge pages, got $got"
 fi
 
+# Swap to compressed memory, as a host with a swap device would.
+if [ "$VM_SWAP" -gt 0 ]; then
+	{ echo "${VM_SWAP}M" >/sys/block/zram0/disksize &&
+		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0; } ||
+		loud "zram swap of ${VM_SWAP} MB FAILED"
+fi
+
+# kmemleak (debug kernel): what leaked before the command is not its doing.
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -e /sys/kernel/debug ] && ! [ -e "$kmemleak" ]; then
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+fi
+if [ -w "$kmemleak" ]; then
+	echo scan >"$kmemleak" && echo clear >"$kmemleak" ||
+		loud "kmemleak: cannot scan or clear"
+fi
+
 if [ "$VM_MSHARE_MOUNT" = 1 ]; then
 	if ! out=$(mount -t msharefs msharefs /sys/fs/mshare 2>&1); then
 		loud "MSHAREFS MOUNT FAILED (kernel $(uname -r)): $(head -n1 <<<"${out:-mount returned an error}")"
@@ -130,6 +148,16 @@ else
 fi
 
 [ "$VM_VERBOSE" = 1 ] && say "command exited $rc at $(cut -d' ' -f1 /proc/uptime)s"
+# kmemleak reports only objects older than 5 s; a leak prints "kmemleak:
+# N new suspected memory leaks", which vm-run.sh counts as a splat.
+if [ -w "$kmemleak" ]; then
+	sleep 6
+	echo scan >"$kmemleak" || loud "kmemleak: scan failed"
+	if [ -s "$kmemleak" ]; then
+		loud "kmemleak found leaks (the first ones):"
+		head -n 60 "$kmemleak" >&2
+	fi
+fi
 dmesg >"$CTL/dmesg" 2>&1 || true
 echo "$rc" >"$CTL/status.new"
 mv "$CTL/status.new" "$CTL/status"

@@ -9,6 +9,9 @@
 #   --mem MB           guest memory (default 3072)
 #   --smp N            guest CPUs (default 2)
 #   --hugepages N      reserve N default-size huge pages before COMMAND
+#   --numa N           NUMA nodes (default 2, as on a database host; CPU i
+#                      and 1/N of the memory on node i mod N; 1: no NUMA)
+#   --swap MB          swap on a zram device of MB (default 0: no swap)
 #   --no-mshare-mount  do not mount msharefs on /sys/fs/mshare
 #   --kernel IMAGE     boot IMAGE instead of the one kernel/build.sh made
 #   -h, --help         this text
@@ -44,6 +47,11 @@
 #                       mmap allows shared writable mappings, written back
 #                       like a disk file system's
 #   MSHARE_VM_VERBOSE=1 print boot and run times
+#   MSHARE_VM_NUMA, MSHARE_VM_SWAP  defaults of --numa and --swap
+#
+# On a kernel with kmemleak (the debug kernel) the guest scans for leaks
+# after COMMAND; leaks from before COMMAND started are not reported, new
+# ones count as a splat.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -63,6 +71,7 @@ banner() {
 } >&2
 
 variant=default user="" timeout=900 mem=3072 smp=2 hugepages=0 mshare_mount=1
+numa=${MSHARE_VM_NUMA:-2} swap=${MSHARE_VM_SWAP:-0}
 image=""
 need_arg() { [ $# -ge 2 ] || usage_error "$1 needs an argument"; }
 is_num() { [[ $1 =~ ^[0-9]+$ ]]; }
@@ -74,6 +83,8 @@ while [ $# -gt 0 ]; do
 	--mem) need_arg "$@"; mem=$2; shift ;;
 	--smp) need_arg "$@"; smp=$2; shift ;;
 	--hugepages) need_arg "$@"; hugepages=$2; shift ;;
+	--numa) need_arg "$@"; numa=$2; shift ;;
+	--swap) need_arg "$@"; swap=$2; shift ;;
 	--no-mshare-mount) mshare_mount=0 ;;
 	--kernel) need_arg "$@"; image=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -92,6 +103,9 @@ in_range --timeout "$timeout" 1 86400
 in_range --mem "$mem" 256 65536
 in_range --smp "$smp" 1 16
 in_range --hugepages "$hugepages" 0 100000
+in_range --numa "$numa" 1 8
+in_range --swap "$swap" 0 65536
+[ $((mem / numa)) -ge 128 ] || usage_error "--numa $numa: --mem $mem leaves less than 128 MB per node"
 if [ -n "$user" ]; then
 	getent passwd "$user" >/dev/null || usage_error "--user: no user '$user' in the host's passwd"
 fi
@@ -166,6 +180,7 @@ done
 	echo ')'
 	echo "VM_USER=$(printf %q "$user")"
 	echo "VM_HUGEPAGES=$hugepages"
+	echo "VM_SWAP=$swap"
 	echo "VM_MSHARE_MOUNT=$mshare_mount"
 	echo "VM_VERBOSE=${MSHARE_VM_VERBOSE:-0}"
 	echo "VM_RW_CACHE=$(printf %q "${MSHARE_VM_RW_CACHE:-}")"
@@ -203,7 +218,29 @@ cmdline+=" ${MSHARE_VM_CMDLINE:-}"
 
 accel=tcg
 [ "${MSHARE_VM_ACCEL:-}" = kvm ] && accel=kvm
-qemu=(qemu-system-x86_64 -accel "$accel" -m "$mem" -smp "$smp"
+# NUMA nodes as on a multi-socket server: one socket per node with its
+# share of the CPUs (a last-level cache spanning nodes makes the kernel
+# warn) and 1/N of the memory (node 0 the rest).  With fewer CPUs than
+# nodes, the nodes past the CPUs hold memory only.
+smp_spec=$smp numa_args=()
+if [ "$numa" -gt 1 ]; then
+	sockets=$numa
+	[ "$smp" -lt "$numa" ] && sockets=$smp
+	[ $((smp % sockets)) -eq 0 ] ||
+		usage_error "--numa $numa: --smp $smp does not split evenly into $sockets sockets"
+	cores=$((smp / sockets))
+	smp_spec="$smp,sockets=$sockets,cores=$cores,threads=1"
+	for ((node = 0; node < numa; node++)); do
+		size=$((mem / numa))
+		[ "$node" -eq 0 ] && size=$((mem - (numa - 1) * (mem / numa)))
+		spec="node,nodeid=$node,memdev=ram$node"
+		if [ "$node" -lt "$sockets" ]; then
+			spec+=",cpus=$((node * cores))-$((node * cores + cores - 1))"
+		fi
+		numa_args+=(-object "memory-backend-ram,id=ram$node,size=${size}M" -numa "$spec")
+	done
+fi
+qemu=(qemu-system-x86_64 -accel "$accel" -m "$mem" -smp "$smp_spec" "${numa_args[@]}"
 	-nographic -no-reboot -vga none -nic none
 	-kernel "$image" -append "$cmdline"
 	# cache=loose in the guest needs multidevs=remap: host inode numbers
@@ -252,7 +289,7 @@ fi
 # lines are scanned, so a command printing "BUG:" is not taken for a splat.
 # Lockdep reports all start with "WARNING:"; a bare "lockdep" would match
 # the debug kernel's boot banner ("RCU lockdep checking is enabled").
-splat_re='\[ *[0-9]+\.[0-9]{6}\] .*(Kernel panic|BUG:|Oops|WARNING:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep is turned off|lockdep_assert|INFO: task .* blocked|soft lockup|hard LOCKUP|RCU stall|rcu_.*detected stall|detected stalls on CPUs|general protection fault|Unable to handle|unable to handle|kernel BUG at|list_add corruption|list_del corruption|[Bb]ad page state)'
+splat_re='\[ *[0-9]+\.[0-9]{6}\] .*(Kernel panic|BUG:|Oops|WARNING:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep is turned off|lockdep_assert|INFO: task .* blocked|soft lockup|hard LOCKUP|RCU stall|rcu_.*detected stall|detected stalls on CPUs|general protection fault|Unable to handle|unable to handle|kernel BUG at|list_add corruption|list_del corruption|[Bb]ad page state|new suspected memory leak)'
 splat=0
 for f in "$LOG" "$DMESG"; do
 	[ -f "$f" ] || continue
