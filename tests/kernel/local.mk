@@ -41,6 +41,10 @@ tests_kernel_msharefs_selftest_SOURCES = \
 	tests/kernel/selftest-rights.c \
 	tests/kernel/selftest-safety.c \
 	tests/kernel/selftest-secondary.c \
+	tests/kernel/selftest-killable.c \
+	tests/kernel/selftest-numa.c \
+	tests/kernel/stalled-fuse.c \
+	tests/kernel/stalled-fuse.h \
 	tests/kernel/selftest-faults.c \
 	tests/kernel/selftest-cgroup.c
 tests_kernel_msharefs_selftest_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -62,4 +66,6 @@ tests_kernel_mshare_torture_SOURCES = \
 	tests/kernel/mshare-procfs.h \
 	tests/kernel/mshare-region.c \
 	tests/kernel/mshare-region.h \
-	tests/kernel/mshare-torture.c
+	tests/kernel/mshare-torture.c \
+	tests/kernel/torture-pressure.c \
+	tests/kernel/torture-pressure.h

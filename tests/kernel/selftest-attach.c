@@ -160,7 +160,9 @@ START_TEST(attach_shows_in_proc_maps)
 END_TEST
 
 /* The VmFlags line of the VMA at ADDR in /proc/self/smaps, or "". */
-static void smaps_vmflags(const void *addr, char *flags, size_t len)
+/* The rest of the line FIELD ("VmFlags:", "Rss:") of ADDR's VMA in smaps. */
+static void smaps_field(const void *addr, const char *field, char *value,
+			size_t len)
 {
 	char line[512];
 	unsigned long start, end;
@@ -168,17 +170,31 @@ static void smaps_vmflags(const void *addr, char *flags, size_t len)
 	FILE *f = fopen("/proc/self/smaps", "re");
 
 	ck_assert_ptr_nonnull(f);
-	flags[0] = '\0';
+	value[0] = '\0';
 	while (fgets(line, sizeof(line), f)) {
 		/* A VMA's first line: "start-end perms ..." */
 		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
 			in_vma = start == (unsigned long)addr;
-		if (in_vma && strncmp(line, "VmFlags:", 8) == 0) {
-			snprintf(flags, len, "%s", line + 8);
+		if (in_vma && strncmp(line, field, strlen(field)) == 0) {
+			snprintf(value, len, "%s", line + strlen(field));
 			break;
 		}
 	}
 	fclose(f);
+}
+
+static void smaps_vmflags(const void *addr, char *flags, size_t len)
+{
+	smaps_field(addr, "VmFlags:", flags, len);
+}
+
+/* The kB of FIELD for ADDR's VMA in smaps; -1 if absent. */
+static long smaps_kb(const void *addr, const char *field)
+{
+	char value[128];
+
+	smaps_field(addr, field, value, sizeof(value));
+	return value[0] ? strtol(value, NULL, 10) : -1;
 }
 
 /* smaps names the attachment's flag ("ms"), no "??" for an unknown bit. */
@@ -194,6 +210,29 @@ START_TEST(attach_smaps_names_its_flag)
 		      "VmFlags:%s lacks ms", flags);
 	ck_assert_msg(!strstr(flags, "??"), "VmFlags:%s has an unnamed flag",
 		      flags);
+	ck_assert_int_eq(munmap(p, st_align()), 0);
+	drop_region(path, fd);
+}
+END_TEST
+
+/*
+ * smaps agrees with VmRSS: an attachment's pages are the region's, counted
+ * in no process (before, smaps walked the process's link into the
+ * region's tables and counted every page as the process's private memory).
+ */
+START_TEST(attach_smaps_counts_no_pages)
+{
+	char path[ST_PATH_MAX];
+	int fd = st_region_anon(path, "smaps-rss", 64 * ST_PAGE);
+	unsigned char *p = st_attach(fd, PROT_READ | PROT_WRITE);
+
+	memset(p, 7, 64 * ST_PAGE);
+	ck_assert_int_eq(smaps_kb(p, "Size:"), (long)(st_align() >> 10));
+	ck_assert_msg(smaps_kb(p, "Rss:") == 0 && smaps_kb(p, "Pss:") == 0 &&
+		      smaps_kb(p, "Private_Dirty:") == 0,
+		      "smaps of an attachment: Rss %ld kB, Pss %ld kB, Private_Dirty %ld kB, want 0",
+		      smaps_kb(p, "Rss:"), smaps_kb(p, "Pss:"),
+		      smaps_kb(p, "Private_Dirty:"));
 	ck_assert_int_eq(munmap(p, st_align()), 0);
 	drop_region(path, fd);
 }
@@ -492,6 +531,7 @@ void register_attach_tests(void)
 	selftest_add(&group, attach_bad_requests_einval);
 	selftest_add(&group, attach_unsized_einval);
 	selftest_add(&group, attach_smaps_names_its_flag);
+	selftest_add(&group, attach_smaps_counts_no_pages);
 	selftest_add(&group, attach_rlimit_as_counts_it);
 	selftest_add(&group, attach_mlock_future_checks_it);
 	selftest_add(&group, attach_readonly_fd_prot_write_eacces);

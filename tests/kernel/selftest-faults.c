@@ -168,29 +168,74 @@ START_TEST(faults_refused_mapping_stays_unreachable)
 }
 END_TEST
 
+/* The PFN of the page at ADDR of this process (mapped, root only). */
+static uint64_t pfn_of(const void *addr)
+{
+	uint64_t entry = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &entry, 8,
+			       (off_t)((uintptr_t)addr / ST_PAGE * 8)), 8);
+	close(fd);
+	ck_assert_msg(entry >> 63, "page at %p not present", addr);
+	return entry & ((1ULL << 55) - 1);
+}
+
+/* How many mappings the page at PFN has (/proc/kpagecount). */
+static uint64_t mappings_of(uint64_t pfn)
+{
+	uint64_t count = 0;
+	int fd = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &count, 8, (off_t)(pfn * 8)), 8);
+	close(fd);
+	return count;
+}
+
 /*
  * The last munmap of a region with memory and page tables frees the
  * region (patch 0012: exit_mmap(), which cannot fail).  With each of its
- * allocations failing in turn, nothing may be left or freed twice: the
- * kernel reports that as "non-zero pgtables_bytes", a bad page or a
- * leaked mm, and the VM run fails.
+ * allocations failing in turn, the region's mapping of a file must still
+ * go: the file's pages end up mapped by this process's plain mapping
+ * only (/proc/kpagecount).  Before 0012, a failed munmap of the region's
+ * mappings freed their page tables anyway and left the pages mapped for
+ * ever.  Nothing may be freed twice either: the kernel reports that as
+ * "non-zero pgtables_bytes", a bad page or a leaked mm (the VM run fails).
  */
 START_TEST(faults_teardown)
 {
 	const uint64_t gig = (uint64_t)1 << 30;
 	const char *test = "faults_teardown";
 	char path[ST_PATH_MAX];
-	unsigned char *p;
+	unsigned char *p, *plain;
+	uint64_t pfn[4];
+	unsigned int n, leaked = 0;
 	bool fired = true;
-	unsigned int n;
-	int fd, rc;
+	int fd, memfd, rc;
 
 	if (!injection_ready(test))
 		return;
+	if (access("/proc/kpagecount", R_OK) != 0) {
+		st_skip(test, "/proc/kpagecount: %s", strerror(errno));
+		return;
+	}
+	memfd = memfd_create("st-teardown", MFD_CLOEXEC);
+	ck_assert_int_ge(memfd, 0);
+	ck_assert_int_eq(ftruncate(memfd, 4 * ST_PAGE), 0);
+	plain = mmap(NULL, 4 * ST_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     memfd, 0);
+	ck_assert_ptr_ne(plain, MAP_FAILED);
+	memset(plain, 3, 4 * ST_PAGE);
+	for (int i = 0; i < 4; i++)
+		pfn[i] = pfn_of(plain + i * ST_PAGE);
+
 	for (n = 1; fired && n < MAX_NTH; n++) {
 		fd = st_region_sized(path, "inject-teardown");
-		ST_ASSERT_RC(mshare_map_anon(fd, 0, 4 * ST_PAGE,
-					     PROT_READ | PROT_WRITE), 0);
+		ST_ASSERT_RC(mshare_map_file(fd, 0, 4 * ST_PAGE,
+					     PROT_READ | PROT_WRITE, memfd, 0),
+			     0);
 		ST_ASSERT_RC(mshare_map_anon(fd, gig, ST_PAGE,
 					     PROT_READ | PROT_WRITE), 0);
 		p = st_attach(fd, PROT_READ | PROT_WRITE);
@@ -200,6 +245,7 @@ START_TEST(faults_teardown)
 		ST_ASSERT_RC(mshare_unmap(fd, gig, ST_PAGE), 0);
 		ck_assert_int_eq(unlink(path), 0);
 		close(fd);
+		ck_assert_uint_ge(mappings_of(pfn[0]), 2);
 		fail_nth_arm(n);
 		rc = munmap(p, st_align());
 		fired = fail_nth_fired();
@@ -209,9 +255,23 @@ START_TEST(faults_teardown)
 			      strerror(errno));
 		if (rc != 0)
 			ck_assert_int_eq(munmap(p, st_align()), 0);
+		for (int i = 0; i < 4; i++) {
+			uint64_t count = mappings_of(pfn[i]);
+
+			if (count != 1) {
+				fprintf(stderr, "# allocation %u failing: page %d of the file still has %llu mappings after the region went\n",
+					n, i, (unsigned long long)count);
+				leaked++;
+			}
+		}
 	}
 	ck_assert_msg(!fired, "still failing at allocation %u", n);
-	fprintf(stderr, "# %s: %u allocations failed in turn\n", test, n - 1);
+	fprintf(stderr, "# %s: %u allocations failed in turn, %u pages left mapped\n",
+		test, n - 1, leaked);
+	ck_assert_msg(leaked == 0,
+		      "%u times a page stayed mapped by a freed region", leaked);
+	munmap(plain, 4 * ST_PAGE);
+	close(memfd);
 }
 END_TEST
 

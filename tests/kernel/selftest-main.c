@@ -56,6 +56,8 @@ static void register_all(void)
 	register_ptflat_tests();
 	register_rights_tests();
 	register_secondary_tests();
+	register_killable_tests();
+	register_numa_tests();
 	register_fault_tests();
 	register_cgroup_tests();
 	/* Last: on a kernel with the hugetlb bug they leave a region locked. */

@@ -10,6 +10,10 @@
  * The guest here is a few real-mode instructions that read the byte at
  * guest-physical 0 (the region's first page) and report it through an
  * I/O port exit, over and over.
+ *
+ * HMM mirrors (RDMA on-demand paging, GPU shared virtual memory) read a
+ * process's page tables with hmm_range_fault() instead; lib/test_hmm's
+ * /dev/hmm_dmirror* device stands in for such a driver.
  */
 #include "selftest.h"
 
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GUEST_CODE_GPA 0x1000
@@ -207,10 +212,109 @@ START_TEST(secondary_kvm_follows_region_changes)
 }
 END_TEST
 
+/* lib/test_hmm_uapi.h (the kernel does not install it) */
+struct hmm_dmirror_cmd {
+	__u64 addr;
+	__u64 ptr;
+	__u64 npages;
+	__u64 cpages;
+	__u64 faults;
+};
+
+#define HMM_DMIRROR_READ _IOWR('H', 0x00, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_DEVICE "/dev/hmm_dmirror0"
+
+/*
+ * Opens lib/test_hmm's mirror of this process; false (after st_skip) when
+ * the kernel has none and the VM suite did not ask for it
+ * (MSHARE_EXPECT_HMM=1 makes that a failure).
+ */
+static bool hmm_mirror_open(const char *test, int *dev)
+{
+	const char *want = getenv("MSHARE_EXPECT_HMM");
+
+	*dev = open(HMM_DMIRROR_DEVICE, O_RDWR | O_CLOEXEC);
+	if (*dev >= 0)
+		return true;
+	ck_assert_msg(!want || strcmp(want, "1") != 0,
+		      "booted to test HMM, but %s: %s", HMM_DMIRROR_DEVICE,
+		      strerror(errno));
+	st_skip(test, "%s: %s (no CONFIG_TEST_HMM, or not root)",
+		HMM_DMIRROR_DEVICE, strerror(errno));
+	return false;
+}
+
+/* The device's read of one page at ADDR into BYTE; 0 or an errno. */
+static int hmm_mirror_read(int dev, const void *addr, unsigned char *byte,
+			   double *seconds)
+{
+	static unsigned char page[ST_PAGE];
+	struct hmm_dmirror_cmd cmd = {
+		.addr = (uintptr_t)addr,
+		.ptr = (uintptr_t)page,
+		.npages = 1,
+	};
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = ioctl(dev, HMM_DMIRROR_READ, &cmd) == 0 ? 0 : errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*seconds = (double)(t1.tv_sec - t0.tv_sec) +
+		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	*byte = page[0];
+	return rc;
+}
+
+/*
+ * hmm_range_fault() sees an attachment as a hole that a fault does not
+ * fill (the pages are in the region's tables).  Before patch 0014 it
+ * retried for ever: test_hmm gives up with EBUSY after its own 1 s
+ * timeout, a real driver spins in the kernel.  It must fail with EFAULT,
+ * as on a VM_IO mapping.  A plain shared mapping shows the device works.
+ */
+START_TEST(secondary_hmm_refuses_attachment)
+{
+	const char *test = "secondary_hmm_refuses_attachment";
+	char path[ST_PATH_MAX];
+	unsigned char *plain, *p, byte;
+	double seconds;
+	int dev, fd, rc;
+
+	if (!hmm_mirror_open(test, &dev))
+		return;
+	plain = mmap(NULL, ST_PAGE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(plain, MAP_FAILED);
+	plain[0] = 0x5a;
+	rc = hmm_mirror_read(dev, plain, &byte, &seconds);
+	ck_assert_msg(rc == 0 && byte == 0x5a,
+		      "the mirror of a plain shared mapping: %s, byte 0x%02x",
+		      rc ? strerrorname_np(rc) : "0", byte);
+
+	fd = st_region_anon(path, "hmm", ST_PAGE);
+	p = st_attach(fd, PROT_READ | PROT_WRITE);
+	p[0] = 0x5a;
+	rc = hmm_mirror_read(dev, p, &byte, &seconds);
+	fprintf(stderr, "# %s: HMM_DMIRROR_READ of an attachment: %s after %.3f s\n",
+		test, rc ? strerrorname_np(rc) : "0", seconds);
+	ck_assert_msg(rc == EFAULT,
+		      "HMM_DMIRROR_READ of an attachment: want EFAULT, got %s after %.1f s",
+		      rc ? strerrorname_np(rc) : "0", seconds);
+
+	close(dev);
+	ck_assert_int_eq(munmap(p, st_align()), 0);
+	munmap(plain, ST_PAGE);
+	ck_assert_int_eq(unlink(path), 0);
+	close(fd);
+}
+END_TEST
+
 void register_secondary_tests(void)
 {
 	/* A nested guest under QEMU's TCG: slow to start, fast afterwards. */
 	static const struct selftest_group group = { "secondary", 300 };
 
 	selftest_add(&group, secondary_kvm_follows_region_changes);
+	selftest_add(&group, secondary_hmm_refuses_attachment);
 }

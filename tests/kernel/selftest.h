@@ -50,6 +50,8 @@ void register_ptflat_tests(void);
 void register_rights_tests(void);
 void register_safety_tests(void);
 void register_secondary_tests(void);
+void register_killable_tests(void);
+void register_numa_tests(void);
 void register_fault_tests(void);
 void register_cgroup_tests(void);
 
