@@ -4,6 +4,7 @@
  * frees its pages under the attached processes.
  *
  *   mshare-torture [--seconds N] [--workers K] [--size MiB] [--dir DIR]
+ *                  [--limit MiB] [--thp]
  *
  * A region maps SIZE MiB (default 32) of a file in DIR (default: a
  * memfd, i.e. shmem); K worker processes (default 4) attach it and run on
@@ -15,10 +16,19 @@
  * reader (a stale TLB entry or a page freed under a mapping shows as an
  * older or torn record).  Meanwhile a pressure process, in a memory cgroup
  * of its own with the workers, repeatedly writes memory.reclaim (the
- * region's file pages are written back and dropped, then faulted in
- * again) and /proc/sys/vm/compact_memory (pages migrate), where the kernel
- * has them.  At the end the file is read with pread(), outside any
- * mapping: every record must hold its writer's last sequence number.
+ * region's pages are swapped out, or written back and dropped, then
+ * faulted in again) and /proc/sys/vm/compact_memory (pages migrate), and
+ * with two NUMA nodes moves the region's pages between them with
+ * move_pages() (torture-pressure.c).  NUMA balancing and KSM run (the
+ * workers ask KSM to merge all their memory, and have duplicate pages of
+ * their own for it), where the kernel has them.  At the end the file is
+ * read with pread(), outside any mapping: every record must hold its
+ * writer's last sequence number.  --limit sets memory.max of the cgroup
+ * (default: none), so that the region does not fit and pages keep going
+ * out to swap (or back to their file) and coming in again.  --thp sets
+ * transparent huge pages to "always", shmem's too, for the run: the region
+ * then holds PMD-mapped huge pages that reclaim splits and compaction and
+ * migration move.
  *
  * Exit status: 0 all checks passed, 1 a check failed (the first failure is
  * printed), 77 no msharefs here (skipped), 2 usage or setup error.
@@ -36,6 +46,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,11 +54,21 @@
 
 #include "mshare-procfs.h"
 #include "mshare-region.h"
+#include "torture-pressure.h"
 
 #define EXIT_SKIP 77
 #define RECORD_SIZE 64
 #define MAX_WORKERS 16
 #define CGROUP_ROOT "/sys/fs/cgroup"
+#define KSM_RUN "/sys/kernel/mm/ksm/run"
+#define NUMA_BALANCING "/proc/sys/kernel/numa_balancing"
+#define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
+#define THP_SHMEM "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+/* Private memory of each worker made of identical pages, for KSM */
+#define DUPLICATE_PAGES 256
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67
+#endif
 
 struct record {
 	uint64_t seq;
@@ -177,10 +198,17 @@ static void worker(int fd, size_t align, uint64_t records, int w, int k,
 	uint64_t rng = 0x2545f4914f6cdd1dULL * (uint64_t)(w + 1);
 	uint64_t mine = (records - (uint64_t)w + (uint64_t)k - 1) / (uint64_t)k;
 
-	if (base == MAP_FAILED || !seen) {
+	unsigned char *duplicates = mmap(NULL, DUPLICATE_PAGES * 4096,
+					 PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED || !seen || duplicates == MAP_FAILED) {
 		FAIL(st, "worker setup failed");
 		_exit(1);
 	}
+	/* KSM scans this process; it must leave the attachment alone */
+	(void)prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0);
+	memset(duplicates, 0x6b, DUPLICATE_PAGES * 4096);
 	while (!stop && !st->failed) {
 		uint64_t r = (uint64_t)w + (rng % mine) * (uint64_t)k;
 		uint64_t seq = last_seq_out[r] + 1;
@@ -249,26 +277,43 @@ static void join_cgroup(const char *dir)
 	(void)write_text_file(path, "0");
 }
 
-/* Reclaim and compaction until stopped; counts the rounds that worked. */
-static void pressure(const char *cgroup, unsigned long *reclaims,
-		     unsigned long *compactions)
+/* Writes TEXT to a kernel knob, keeping its old value in OLD; false if absent. */
+static bool set_knob(const char *path, const char *text, char *old, size_t len)
 {
-	char reclaim[512];
+	FILE *f = fopen(path, "re");
 
-	snprintf(reclaim, sizeof(reclaim), "%s/memory.reclaim", cgroup);
-	while (!stop) {
-		if (cgroup[0] && write_text_file(reclaim, "8M"))
-			++*reclaims;
-		if (write_text_file("/proc/sys/vm/compact_memory", "1"))
-			++*compactions;
-		usleep(20000);
+	if (!f)
+		return false;
+	if (!fgets(old, (int)len, f))
+		old[0] = '\0';
+	fclose(f);
+	old[strcspn(old, "\n")] = '\0';
+	/* Choice knobs read as "always [madvise] never": keep the choice */
+	if (strchr(old, '[')) {
+		size_t start = strcspn(old, "[") + 1;
+
+		memmove(old, old + start, strlen(old + start) + 1);
+		old[strcspn(old, "]")] = '\0';
 	}
-	_exit(0);
+	return write_text_file(path, text);
+}
+
+static long ksm_pages_sharing(void)
+{
+	long n = -1;
+	FILE *f = fopen("/sys/kernel/mm/ksm/pages_sharing", "re");
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mshare-torture [--seconds N] [--workers K] [--size MiB] [--dir DIR]\n");
+	fprintf(f, "usage: mshare-torture [--seconds N] [--workers K] [--size MiB] [--dir DIR] [--limit MiB] [--thp]\n");
 }
 
 int main(int argc, char **argv)
@@ -278,13 +323,20 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "size", required_argument, NULL, 'm' },
 		{ "dir", required_argument, NULL, 'd' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "thp", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	unsigned long seconds = 30, size_mib = 32, reclaims_ok = 0;
+	unsigned long seconds = 30, size_mib = 32, reclaims_ok = 0, limit_mib = 0;
 	int workers = 4, opt, file_fd, fd, status, bad = 0;
 	char why[256], region[512], file[512], cgroup[256];
-	unsigned long *counters;
+	char old_ksm[16] = "", old_balancing[16] = "";
+	char old_thp[80] = "", old_thp_shmem[80] = "";
+	bool ksm, balancing, thp = false;
+	long shmem_pmd_kb = 0;
+	long pswpout, pswpin, ksm_shared;
+	struct pressure_counts *counters;
 	uint64_t align, records, *last_seq;
 	struct worker_state *states;
 	const char *dir = NULL;
@@ -297,6 +349,8 @@ int main(int argc, char **argv)
 		case 'w': workers = atoi(optarg); break;
 		case 'm': size_mib = strtoul(optarg, NULL, 10); break;
 		case 'd': dir = optarg; break;
+		case 'l': limit_mib = strtoul(optarg, NULL, 10); break;
+		case 't': thp = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -339,7 +393,7 @@ int main(int argc, char **argv)
 	unlink(region);
 	records = (size_mib << 20) / RECORD_SIZE;
 
-	states = mmap(NULL, sizeof(*states) * MAX_WORKERS + 2 * sizeof(long),
+	states = mmap(NULL, sizeof(*states) * MAX_WORKERS + sizeof(*counters),
 		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	last_seq = mmap(NULL, records * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -347,8 +401,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mshare-torture: out of memory\n");
 		return 2;
 	}
-	counters = (unsigned long *)(states + MAX_WORKERS);
+	counters = (struct pressure_counts *)(states + MAX_WORKERS);
 	make_cgroup(cgroup, sizeof(cgroup));
+	if (limit_mib) {
+		char knob[300], value[32];
+
+		snprintf(knob, sizeof(knob), "%s/memory.max", cgroup);
+		snprintf(value, sizeof(value), "%luM", limit_mib);
+		if (!cgroup[0] || !write_text_file(knob, value)) {
+			fprintf(stderr, "mshare-torture: --limit needs a memory cgroup (root, cgroup2)\n");
+			return 2;
+		}
+	}
+	/* Before the file's pages exist: shmem decides their size at fault */
+	if (thp && (!set_knob(THP_ENABLED, "always", old_thp, sizeof(old_thp)) ||
+		    !set_knob(THP_SHMEM, "always", old_thp_shmem,
+			      sizeof(old_thp_shmem)))) {
+		fprintf(stderr, "mshare-torture: --thp: cannot set %s and %s\n",
+			THP_ENABLED, THP_SHMEM);
+		return 2;
+	}
+	ksm = set_knob(KSM_RUN, "1", old_ksm, sizeof(old_ksm));
+	balancing = set_knob(NUMA_BALANCING, "1", old_balancing,
+			     sizeof(old_balancing));
+	pswpout = vmstat_value("pswpout");
+	pswpin = vmstat_value("pswpin");
 
 	/* Inherited by the children: SIGALRM tells each of them to stop. */
 	signal(SIGALRM, on_alarm);
@@ -363,9 +440,13 @@ int main(int argc, char **argv)
 	presser = fork();
 	if (presser == 0) {
 		join_cgroup(cgroup);
-		pressure(cgroup, &counters[0], &counters[1]);
+		pressure_run(cgroup, file_fd, size_mib << 20, &stop, counters);
+		_exit(0);
 	}
 	sleep((unsigned int)seconds);
+	/* Before the workers go: their duplicate pages are what KSM shares */
+	ksm_shared = ksm ? ksm_pages_sharing() : 0;
+	shmem_pmd_kb = meminfo_kb("ShmemPmdMapped");
 	for (int w = 0; w < workers; w++)
 		kill(pids[w], SIGALRM);
 	for (int w = 0; w < workers; w++) {
@@ -379,7 +460,9 @@ int main(int argc, char **argv)
 	}
 	kill(presser, SIGALRM);
 	waitpid(presser, &status, 0);
-	reclaims_ok = counters[0];
+	reclaims_ok = counters->reclaims;
+	pswpout = vmstat_value("pswpout") - pswpout;
+	pswpin = vmstat_value("pswpin") - pswpin;
 
 	/* Every record, read from the file itself, holds its last write. */
 	fsync(file_fd);
@@ -401,9 +484,24 @@ int main(int argc, char **argv)
 		printf("# worker %d: %llu writes, %llu reads of others' records\n", w,
 		       (unsigned long long)states[w].writes,
 		       (unsigned long long)states[w].reads);
-	printf("# %lu s, %d workers, %lu MiB of %s, %lu memory.reclaim rounds%s, %lu compactions\n",
-	       seconds, workers, size_mib, dir ? dir : "shmem (memfd)", reclaims_ok,
-	       cgroup[0] ? "" : " (no memory cgroup)", counters[1]);
+	printf("# %lu s, %d workers, %lu MiB of %s, memory.max %lu MiB (0: none), %lu memory.reclaim rounds%s, %lu compactions\n",
+	       seconds, workers, size_mib, dir ? dir : "shmem (memfd)",
+	       limit_mib, reclaims_ok,
+	       cgroup[0] ? "" : " (no memory cgroup)", counters->compactions);
+	printf("# %ld pages swapped out, %ld in; %d NUMA nodes, %lu move_pages rounds moved %lu pages; NUMA balancing %s, KSM %s (%ld pages shared)\n",
+	       pswpout, pswpin, pressure_numa_nodes(), counters->migrate_rounds,
+	       counters->pages_migrated, balancing ? "on" : "absent",
+	       ksm ? "on" : "absent", ksm_shared);
+	if (thp) {
+		printf("# THP always: %ld kB of shmem PMD-mapped at the end\n",
+		       shmem_pmd_kb);
+		(void)write_text_file(THP_ENABLED, old_thp);
+		(void)write_text_file(THP_SHMEM, old_thp_shmem);
+	}
+	if (ksm)
+		(void)write_text_file(KSM_RUN, old_ksm);
+	if (balancing)
+		(void)write_text_file(NUMA_BALANCING, old_balancing);
 	if (cgroup[0])
 		rmdir(cgroup);
 	if (dir)

@@ -20,6 +20,8 @@
 #   MSHARE_VM_DEBUG_KERNEL=0   leave out the debug-kernel part (quick loops)
 #   MSHARE_VM_TIMEOUT_SCALE=N  multiply every VM timeout by N (default 1)
 #   MSHARE_TORTURE_SECONDS=N   length of each torture run (default 30)
+#   MSHARE_VM_SWAP=MB          zram swap of every guest (default 1024; the
+#                              guests also have 2 NUMA nodes, vm-run.sh)
 #   MSHARE_SUITE_SELFTEST, MSHARE_SUITE_PTDEMO, MSHARE_SUITE_SHIMTESTS
 #                              override the guest programs (testing the suite)
 set -euo pipefail
@@ -41,6 +43,8 @@ ptdemo=${MSHARE_SUITE_PTDEMO:-$top_builddir/tests/kernel/mshare-ptdemo}
 torture=${MSHARE_SUITE_TORTURE:-$top_builddir/tests/kernel/mshare-torture}
 # Seconds of each torture run (`make torture-long`: 600).
 torture_seconds=${MSHARE_TORTURE_SECONDS:-30}
+# Every guest swaps, as a database host can.
+export MSHARE_VM_SWAP=${MSHARE_VM_SWAP:-1024}
 shimtests=${MSHARE_SUITE_SHIMTESTS:-$top_srcdir/tests/shim/vm-shim-tests.sh}
 cachetests=${MSHARE_SUITE_CACHETESTS:-$top_srcdir/tests/shim/vm-unbacked-cache-tests.sh}
 mmaptests=${MSHARE_SUITE_MMAPTESTS:-$top_srcdir/tests/shim/vm-mmap-tests.sh}
@@ -286,6 +290,7 @@ selftest_root() {
 		# secondary-MMU tests run a nested guest.
 		MSHARE_VM_CPU=${MSHARE_VM_CPU:-qemu64,+pdpe1gb,+svm} \
 		MSHARE_EXPECT_KVM=1 MSHARE_EXPECT_MEMCG=1 \
+		MSHARE_EXPECT_HMM=1 MSHARE_EXPECT_FUSE=1 \
 		MSHARE_VM_RW="$wbdir" MSHARE_VM_RW_CACHE=mmap \
 		MSHARE_WRITEBACK_DIR="$wbdir" \
 		MSHARE_VM_CMDLINE="${MSHARE_VM_CMDLINE:-} hugepagesz=1G" \
@@ -397,10 +402,12 @@ ptdemo_run() {
 	fi
 }
 
-# Data integrity while reclaim and compaction move and free the region's
-# pages under attached processes on both vCPUs: shmem (compaction only: no
-# swap in the guest), then a 9p file with cache=mmap, whose pages are
-# written back and dropped by memory.reclaim.
+# Data integrity while reclaim, compaction and migration between the two
+# NUMA nodes move and free the region's pages under attached processes on
+# both vCPUs: shmem under a memory.max it does not fit in (swapped out and
+# in), then a 9p file with cache=mmap, whose pages are written back and
+# dropped by memory.reclaim.  On the default kernel a third round has
+# transparent huge pages "always" (shmem's too).
 torture_run() {
 	local label=$1
 	shift
@@ -408,9 +415,14 @@ torture_run() {
 		result not-ok "$label/torture: mshare-torture # $torture not built"
 		return
 	fi
-	vm_test plain "$label/torture: mshare-torture --seconds $torture_seconds (shmem)" \
+	vm_test plain "$label/torture: mshare-torture --seconds $torture_seconds (shmem, swapping)" \
 		$((torture_seconds + 600)) "$@" --mem 1024 -- \
-		"$torture" --seconds "$torture_seconds" --workers 4 --size 32
+		"$torture" --seconds "$torture_seconds" --workers 4 --size 64 --limit 48
+	if [ "$label" = default ]; then
+		vm_test plain "$label/torture: mshare-torture --seconds $torture_seconds (shmem, THP always)" \
+			$((torture_seconds + 600)) "$@" --mem 1024 -- \
+			"$torture" --seconds "$torture_seconds" --workers 4 --size 64 --thp
+	fi
 	MSHARE_VM_RW="$wbdir" MSHARE_VM_RW_CACHE=mmap \
 		vm_test plain "$label/torture: mshare-torture --seconds $torture_seconds (9p file, written back)" \
 		$((torture_seconds + 600)) "$@" --mem 1024 -- \
