@@ -103,9 +103,9 @@ static int load_in_child(const volatile unsigned char *p)
 
 /*
  * CREATE_MAPPING of secret memory is refused after the file's ->mmap()
- * mapped it (patch 0021), so the mapping is unmapped again, and that
+ * mapped it (patch 0032), so the mapping is unmapped again, and that
  * unmap can fail for memory.  Whatever fails, secret memory must never be
- * reachable through an attachment (patch 0027).
+ * reachable through an attachment (patch 0038).
  */
 START_TEST(faults_refused_mapping_stays_unreachable)
 {
@@ -170,7 +170,7 @@ END_TEST
 
 /*
  * The last munmap of a region with memory and page tables frees the
- * region (patch 0012: exit_mmap(), which cannot fail).  With each of its
+ * region (patch 0023: exit_mmap(), which cannot fail).  With each of its
  * allocations failing in turn, nothing may be left or freed twice: the
  * kernel reports that as "non-zero pgtables_bytes", a bad page or a
  * leaked mm, and the VM run fails.
