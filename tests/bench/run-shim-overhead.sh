@@ -29,7 +29,7 @@
 # Target (printed, and appended to OUT/targets.txt): <= 2 % overhead.
 # Where msharefs is missing (the host) the shim stops early on some paths
 # that do more work on the patched kernel; with mshare_generation (patch
-# 0007) it skips the lookups for segments it knows to be unbacked. So run
+# 0018) it skips the lookups for segments it knows to be unbacked. So run
 # it in the VM too:
 #   kernel/vm-run.sh -- bash tests/bench/run-shim-overhead.sh --out /tmp/ov
 set -euo pipefail

@@ -217,7 +217,7 @@ END_TEST
 
 /*
  * smaps agrees with VmRSS: an attachment's pages are the region's, counted
- * in no process (before, smaps walked the process's link into the
+ * in no process (before patch 0045, smaps walked the process's link into the
  * region's tables and counted every page as the process's private memory).
  */
 START_TEST(attach_smaps_counts_no_pages)

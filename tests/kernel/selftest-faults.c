@@ -103,9 +103,9 @@ static int load_in_child(const volatile unsigned char *p)
 
 /*
  * CREATE_MAPPING of secret memory is refused after the file's ->mmap()
- * mapped it (patch 0021), so the mapping is unmapped again, and that
+ * mapped it (patch 0032), so the mapping is unmapped again, and that
  * unmap can fail for memory.  Whatever fails, secret memory must never be
- * reachable through an attachment (patch 0027).
+ * reachable through an attachment (patch 0038).
  */
 START_TEST(faults_refused_mapping_stays_unreachable)
 {
@@ -196,10 +196,10 @@ static uint64_t mappings_of(uint64_t pfn)
 
 /*
  * The last munmap of a region with memory and page tables frees the
- * region (patch 0012: exit_mmap(), which cannot fail).  With each of its
+ * region (patch 0023: exit_mmap(), which cannot fail).  With each of its
  * allocations failing in turn, the region's mapping of a file must still
  * go: the file's pages end up mapped by this process's plain mapping
- * only (/proc/kpagecount).  Before 0012, a failed munmap of the region's
+ * only (/proc/kpagecount).  Before 0023, a failed munmap of the region's
  * mappings freed their page tables anyway and left the pages mapped for
  * ever.  Nothing may be freed twice either: the kernel reports that as
  * "non-zero pgtables_bytes", a bad page or a leaked mm (the VM run fails).

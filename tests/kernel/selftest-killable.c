@@ -3,7 +3,7 @@
  * Faults that wait for I/O must end on SIGKILL, as in a plain mapping.
  * A file page being read is locked until the read completes; a fault on
  * it waits for the lock, killably when the fault may retry.  Before patch
- * 0013 the fault through an attachment ran the region's fault without the
+ * 0024 the fault through an attachment ran the region's fault without the
  * retry and kill flags: it waited uninterruptibly, holding the process's
  * and the region's mmap_lock, for as long as the file server (here a FUSE
  * server holding its reads, in life a hung NFS server or a failing disk)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * NUMA placement of region memory (kernel/patches: mbind refusal;
+ * NUMA placement of region memory (patch 0044 refuses mbind();
  * Documentation/filesystems/msharefs.rst, "NUMA placement").  A region's
  * pages are placed by the region: the shared policy of the file mapped
  * there, else the task policy of the process whose fault allocates them.

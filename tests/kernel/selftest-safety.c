@@ -419,7 +419,7 @@ END_TEST
  * unmapped) and under live mappings, small and huge, is torn down when the
  * last user goes.  A table left over or freed twice shows as a kernel
  * message ("BUG: non-zero pgtables_bytes on freeing mm", a bad page state)
- * that fails the VM run; the teardown itself must not fail (patch 0012).
+ * that fails the VM run; the teardown itself must not fail (patch 0023).
  */
 START_TEST(safety_teardown_with_leftover_tables)
 {

@@ -268,7 +268,7 @@ static int hmm_mirror_read(int dev, const void *addr, unsigned char *byte,
 
 /*
  * hmm_range_fault() sees an attachment as a hole that a fault does not
- * fill (the pages are in the region's tables).  Before patch 0014 it
+ * fill (the pages are in the region's tables).  Before patch 0025 it
  * retried for ever: test_hmm gives up with EBUSY after its own 1 s
  * timeout, a real driver spins in the kernel.  It must fail with EFAULT,
  * as on a VM_IO mapping.  A plain shared mapping shows the device works.
