@@ -156,6 +156,8 @@ if [ -w "$kmemleak" ]; then
 	if [ -s "$kmemleak" ]; then
 		loud "kmemleak found leaks (the first ones):"
 		head -n 60 "$kmemleak" >&2
+	else
+		say "kmemleak: no new leak after the command" >&2
 	fi
 fi
 dmesg >"$CTL/dmesg" 2>&1 || true
