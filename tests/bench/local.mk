@@ -28,6 +28,13 @@ tests_bench_pt_scaling_SOURCES = \
 	tests/bench/pt-scaling.c
 tests_bench_pt_scaling_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
 
+# The seeds' failure in miniature (the main job runs it in a small guest).
+check_PROGRAMS += tests/bench/pt-oom
+tests_bench_pt_oom_SOURCES = \
+	$(tests_kernel_process_sources) \
+	tests/bench/pt-oom.c
+tests_bench_pt_oom_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
+
 check_PROGRAMS += tests/bench/shim-overhead
 tests_bench_shim_overhead_SOURCES = \
 	tests/bench/bench-clock.c \
