@@ -24,6 +24,10 @@
 #      the environment files of conf/, pg_ctlcluster, restart checks).
 #   5. PostgreSQL at 1000 connections and a connection storm, with and
 #      without the shim (tests/vm/main-job-connections.sh; runs after 2).
+#   6. Not by default, in a small guest of its own: the seeds' failure in
+#      miniature, N processes attached to one segment until the stock
+#      kernel runs out of memory, and the same under the shim
+#      (tests/vm/main-job-oom.sh, section_oom).
 # Structure: each section is a function listed in SECTIONS; each PostgreSQL
 # phase is a name in PHASES with a phase_env_NAME function giving the
 # postmaster's extra environment; metrics go into R[phase,metric] and the
@@ -40,8 +44,8 @@
 #   MSHARE_MAIN_RW_SECONDS (15), MSHARE_MAIN_RW_CLIENTS (16),
 #   MSHARE_MAIN_ORDER (noshim shim shim noshim mmap_noshim mmap_shim
 #   mmap_shim mmap_noshim),
-#   MSHARE_MAIN_SECTIONS (the sections to run, default all),
-#   and those of main-job-connections.sh,
+#   MSHARE_MAIN_SECTIONS (the sections to run, default all but section_oom),
+#   and those of main-job-connections.sh and main-job-oom.sh,
 #   MSHARE_VM_ICOUNT (set by run-main-job: QEMU's -icount shift, printed)
 # Exit status: 0 if every section succeeded, 1 otherwise.
 set -euo pipefail
@@ -64,6 +68,8 @@ pgdata=$work/data
 pristine=$work/data.pristine
 sock=$work/sock
 
+# section_oom is not among the defaults: it needs a guest too small for the
+# rest (run-main-job boots one for it).
 SECTIONS=(section_ptdemo section_postgres section_pg_connections section_pg_lifecycle section_pg_debian)
 [ -z "${MSHARE_MAIN_SECTIONS:-}" ] || read -r -a SECTIONS <<<"$MSHARE_MAIN_SECTIONS"
 # Phase names: [mmap_]noshim, [mmap_]shim; mmap_* use PostgreSQL's default
@@ -566,6 +572,8 @@ mode_targets() { # mode_targets NOSHIM-PHASE SHIM-PHASE MODE
 # Sections in files of their own.
 # shellcheck source=tests/vm/main-job-connections.sh
 . "$here/main-job-connections.sh"
+# shellcheck source=tests/vm/main-job-oom.sh
+. "$here/main-job-oom.sh"
 
 say "kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal/ { print $2 " kB" }' /proc/meminfo)," \
 	"msharefs $(grep -q ' /sys/fs/mshare msharefs' /proc/mounts && echo mounted || echo 'NOT mounted')"
