@@ -13,7 +13,10 @@
 #                         page per 2 MiB (a whole set of PTE pages per stock
 #                         process), stock and shim (SHM_HUGETLB would zero
 #                         1 GiB per N under TCG), both guest clocks; results in
-#                         $(BENCH_OUT)/scale and $(BENCH_OUT)/scale-icount
+#                         $(BENCH_OUT)/scale and $(BENCH_OUT)/scale-icount;
+#                         then the same 1 GiB segment touched in full (every
+#                         page written) at N = 1,4,16, both clocks, in
+#                         $(BENCH_OUT)/scale-full and scale-full-icount
 #                         (also run by make bench)
 #   tests/bench/bench-quick.sh   the small CI variant (TAP), for the VM suite
 #
@@ -63,6 +66,11 @@ BENCH_SCALE_PROCS = 1,10,100,250,500,1000,1500
 BENCH_SCALE_ARGS = --size 1024 --procs $(BENCH_SCALE_PROCS) --touch sparse \
 	--modes stock,shim --mem 6144 --pt-target 500 --speed-target 0 --builddir '$(abs_top_builddir)'
 
+# The same segment touched in full: every stock attacher faults 262144
+# pages (seconds each under TCG), so N stays small.
+BENCH_SCALE_FULL_ARGS = --size 1024 --procs 1,4,16 --touch write \
+	--modes stock,shim --mem 4096 --pt-target 0 --speed-target 100 --builddir '$(abs_top_builddir)'
+
 .PHONY: bench bench-quick bench-scale
 bench: bench-scale
 	@mkdir -p '$(BENCH_OUT)'
@@ -87,6 +95,7 @@ bench: bench-scale
 		--builddir '$(abs_top_builddir)' --out '$(BENCH_OUT)/icount'
 	sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/icount/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	sed 's/^/N=1500 sweep: /' '$(BENCH_OUT)/scale/targets.txt' >>'$(BENCH_OUT)/targets.txt'
+	sed 's/^/1 GiB full touch, N=16: /' '$(BENCH_OUT)/scale-full/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	bash '$(srcdir)/tests/bench/extrapolate.sh' \
 		--csv '$(BENCH_OUT)/pt-scaling.csv' \
 		--memory-csv '$(BENCH_OUT)/scale/pt-scaling.csv' \
@@ -101,9 +110,18 @@ bench-scale: $(BENCH_DEPS)
 		--out '$(BENCH_OUT)/scale'
 	MSHARE_VM_ICOUNT=2 bash '$(srcdir)/tests/bench/run-pt-scaling.sh' \
 		$(BENCH_SCALE_ARGS) --out '$(BENCH_OUT)/scale-icount'
+	@mkdir -p '$(BENCH_OUT)/scale-full' '$(BENCH_OUT)/scale-full-icount'
+	rm -f '$(BENCH_OUT)/scale-full/targets.txt' '$(BENCH_OUT)/scale-full-icount/targets.txt'
+	bash '$(srcdir)/tests/bench/run-pt-scaling.sh' $(BENCH_SCALE_FULL_ARGS) \
+		--out '$(BENCH_OUT)/scale-full'
+	MSHARE_VM_ICOUNT=2 bash '$(srcdir)/tests/bench/run-pt-scaling.sh' \
+		$(BENCH_SCALE_FULL_ARGS) --out '$(BENCH_OUT)/scale-full-icount'
 	@echo; echo "Targets at N = 1500:"
 	@cat '$(BENCH_OUT)/scale/targets.txt'
 	@sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/scale-icount/targets.txt'
+	@echo; echo "1 GiB touched in full, N = 16:"
+	@cat '$(BENCH_OUT)/scale-full/targets.txt'
+	@sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/scale-full-icount/targets.txt'
 
 bench-quick: $(BENCH_DEPS)
 	top_builddir='$(abs_top_builddir)' bash '$(srcdir)/tests/bench/bench-quick.sh'
