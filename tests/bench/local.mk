@@ -6,7 +6,9 @@
 #                         N = 1..64) twice: guest time = host time, and
 #                         guest time = instruction count (QEMU -icount,
 #                         results in $(BENCH_OUT)/icount); the extrapolation
-#                         to a 300 GB SGA; results (CSV, PNG, logs) in
+#                         to a 300 GB SGA (page tables from the N = 1500
+#                         sweep, first-touch times from the 1 GiB full touch
+#                         on the instruction clock); results (CSV, PNG, logs) in
 #                         $(BENCH_OUT)
 #   make bench-scale      the sweep to the seeds' process counts: a 1 GiB
 #                         segment, N = 1..1500, each process touching one
@@ -97,7 +99,7 @@ bench: bench-scale
 	sed 's/^/N=1500 sweep: /' '$(BENCH_OUT)/scale/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	sed 's/^/1 GiB full touch, N=16: /' '$(BENCH_OUT)/scale-full/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	bash '$(srcdir)/tests/bench/extrapolate.sh' \
-		--csv '$(BENCH_OUT)/pt-scaling.csv' \
+		--csv '$(BENCH_OUT)/scale-full-icount/pt-scaling.csv' \
 		--memory-csv '$(BENCH_OUT)/scale/pt-scaling.csv' \
 		| tee '$(BENCH_OUT)/extrapolation.txt'
 	@echo; echo "Targets:"; cat '$(BENCH_OUT)/targets.txt'
