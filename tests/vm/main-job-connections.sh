@@ -11,6 +11,12 @@
 #     connection-per-request applications do): connections per second, the
 #     time to connect, the first query's latency in the fresh backend, and
 #     the page faults a whole backend life takes.
+#   - the state of long-lived backends: each of the 1000 touches the pool
+#     once (a TID scan reading one heap tuple per 512 kB of
+#     pgbench_accounts, which pg_prewarm laid out in order in the pool),
+#     then all sit idle at once: summed VmPTE and PageTables then. A
+#     30-second pgbench run gives each backend only a few transactions, so
+#     its page tables are far from what months of queries leave.
 # Phases conn_noshim and conn_shim (sysv; A B B A by default) start from the
 # same data directory copy as the other phases.
 #
@@ -35,7 +41,8 @@ phase_env_conn_noshim() { phase_env_noshim; }
 phase_env_conn_shim() { phase_env_shim; }
 
 CONN_METRICS=(many_tps many_runs many_connect_ms many_faults vmpte_kb nprocs vmpte_per_proc_kb
-	pagetables_kb pagetables_base_kb storm_cps storm_cps_runs storm_connect_ms storm_first_ms
+	pagetables_kb pagetables_base_kb pool_vmpte_kb pool_nprocs pool_per_proc_kb pool_pagetables_kb
+	storm_cps storm_cps_runs storm_connect_ms storm_first_ms
 	storm_faults)
 METRIC_LABEL+=(
 	[many_tps]="select-only TPS (pgbench -S -c $conn_clients -T $conn_secs), mean"
@@ -43,12 +50,46 @@ METRIC_LABEL+=(
 	[many_connect_ms]="  time to open the $conn_clients connections (ms)"
 	[many_faults]="  page faults per transaction (backends)"
 	[vmpte_per_proc_kb]="  per process (kB)"
+	[pool_vmpte_kb]="after each backend touched the pool: summed VmPTE (kB)"
+	[pool_nprocs]="  postgres processes at that sample"
+	[pool_per_proc_kb]="  per process (kB)"
+	[pool_pagetables_kb]="  PageTables, max (kB)"
 	[storm_cps]="storm (pgbench -C -S -c $storm_clients): connections/s"
 	[storm_cps_runs]="  each run"
 	[storm_connect_ms]="  connect, fork to ready (ms, mean)"
 	[storm_first_ms]="  first query of a fresh backend (ms)"
 	[storm_faults]="  page faults per backend life"
 )
+
+# One transaction per client: touch the pool, then wait, so that all the
+# backends are alive, each having touched it, while the sampler looks.
+pool_touch_run() { # pool_touch_run PHASE
+	local ph=$1 script=$work/touch-pool.sql samples=$work/pool-samples-$1 spid v c p kids rc=0
+	cat >"$script" <<-'SQL'
+		SELECT count(*) FROM pgbench_accounts WHERE ctid = ANY (ARRAY(
+		  SELECT format('(%s,1)', b)::tid FROM generate_series(0,
+		    (pg_relation_size('pgbench_accounts') / 8192)::int - 1, 64) AS b));
+		SELECT pg_sleep(60);
+	SQL
+	chmod 0644 "$script"
+	say "pgbench -c $conn_clients -t 1: each backend touches the pool, then all wait 60 s"
+	: >"$samples"
+	sampler "$samples" &
+	spid=$!
+	kids=$(pgrep -c -P "$pm" || true)
+	as_pg pgbench -n -c "$conn_clients" -j 2 -t 1 -f "$script" >"$work/pool-$ph.log" 2>&1 || rc=$?
+	kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	grep -E '^(number of (transactions|failed)|latency average|initial connection)' "$work/pool-$ph.log" |
+		sed 's/^/main-job:   /'
+	[ "$rc" = 0 ] || fail "$ph: the pool-touch pgbench exited $rc"
+	read -r v c p < <(max_of "$samples")
+	R[$ph,pool_vmpte_kb]=$v
+	R[$ph,pool_nprocs]=$c
+	R[$ph,pool_per_proc_kb]=$(awk -v v="$v" -v c="$c" 'BEGIN { if (c) printf "%.0f", v / c }')
+	R[$ph,pool_pagetables_kb]=$p
+	wait_children "$pm" "$kids" || fail "$ph: backends still running 120 s after the pool-touch pgbench"
+}
 
 # pgbench's "NAME = X ms" lines: initial/average connection time, latency.
 pgbench_ms() { # pgbench_ms LOG NAME
@@ -89,8 +130,10 @@ conn_phase() { # conn_phase PHASE
 		R[$ph,vmpte_per_proc_kb]=$(awk -v v="$v" -v c="$c" 'BEGIN { if (c) printf "%.0f", v / c }')
 	fi
 	[ "$p" -le "${R[$ph,pagetables_kb]:-0}" ] || R[$ph,pagetables_kb]=$p
-	[ "${c:-0}" -gt "$conn_clients" ] ||
-		fail "$ph: only $c postgres processes at the fullest sample, not $conn_clients backends and more"
+	c=$(awk '$2 > m { m = $2 } END { print m + 0 }' "$samples")
+	[ "$c" -gt "$conn_clients" ] ||
+		fail "$ph: at most $c postgres processes seen, not $conn_clients backends and more"
+	pool_touch_run "$ph"
 
 	# The storm: every transaction opens a connection, so a backend is
 	# forked, attaches, runs one query and exits; pgbench's latency then
@@ -168,6 +211,12 @@ conn_targets() { # conn_targets NOSHIM-PHASE SHIM-PHASE
 		if (a / b < 50 && own > 0)
 			printf "main-job:   why: each process keeps its own tables (about %d kB: binary, libraries, heap), which no sharing of the pool removes; without the shim the pool adds about %d kB per process on top (%d kB in all), with it the pool'"'"'s tables are paid once; so the ratio is bounded by (own + pool share) / own, about %.0fx here\n",
 				own, (na > 0 ? sa / na : 0), sa, (own > 0 && na > 0 ? (own + sa / na) / own : 0)
+	}'
+	awk -v a="${R[$a,pool_pagetables_kb]:-0}" -v b="${R[$b,pool_pagetables_kb]:-0}" \
+		-v va="${R[$a,pool_vmpte_kb]:-0}" -v vb="${R[$b,pool_vmpte_kb]:-0}" -v n="$conn_clients" 'BEGIN {
+		if (a <= 0 || b <= 0) exit
+		printf "main-job: %d connections, each backend having touched the pool: PageTables %d kB / %d kB = %.1fx (target >= 50x: %s), summed VmPTE %.1fx\n",
+			n, a, b, a / b, (a / b >= 50 ? "met" : "MISSED"), (vb > 0 ? va / vb : 0)
 	}'
 	local m
 	for m in storm_cps; do
