@@ -4,7 +4,8 @@
 # The seeds' failure in miniature, a section of the main job sourced by
 # tests/vm/main-job-guest.sh and run in a guest of its own, sized so that
 # the stock kernel cannot hold the page tables of N processes attached to
-# one segment (run-main-job boots it with --mem 1024):
+# one segment (run-main-job boots it with --mem 1536: 1 GiB of SysV shared memory is
+# more than the overcommit heuristic lets a 1 GiB guest create):
 # tests/bench/pt-oom starts N processes that each attach a 1 GiB SysV
 # segment and touch one page per 2 MiB (a whole set of PTE pages for a
 # stock process), first on the stock SysV path, then under the shim. The
