@@ -77,7 +77,7 @@ pool_touch_run() { # pool_touch_run PHASE
 		SELECT pg_advisory_lock_shared(4242);
 	SQL
 	chmod 0644 "$script"
-	pg_sql "DROP TABLE IF EXISTS pool_touched; CREATE TABLE pool_touched (n int); INSERT INTO pool_touched VALUES (0)" ||
+	pg_sql "SET client_min_messages = warning; DROP TABLE IF EXISTS pool_touched; CREATE TABLE pool_touched (n int); INSERT INTO pool_touched VALUES (0)" ||
 		{ fail "$ph: could not create pool_touched"; return; }
 	as_pg psql -X -q -c "SELECT pg_advisory_lock(4242)" -c "SELECT pg_sleep(3600)" >/dev/null 2>&1 &
 	holder=$!
