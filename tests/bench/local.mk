@@ -6,14 +6,19 @@
 #                         N = 1..64) twice: guest time = host time, and
 #                         guest time = instruction count (QEMU -icount,
 #                         results in $(BENCH_OUT)/icount); the extrapolation
-#                         to a 300 GB SGA; results (CSV, PNG, logs) in
+#                         to a 300 GB SGA (page tables from the N = 1500
+#                         sweep, first-touch times from the 1 GiB full touch
+#                         on the instruction clock); results (CSV, PNG, logs) in
 #                         $(BENCH_OUT)
 #   make bench-scale      the sweep to the seeds' process counts: a 1 GiB
 #                         segment, N = 1..1500, each process touching one
 #                         page per 2 MiB (a whole set of PTE pages per stock
 #                         process), stock and shim (SHM_HUGETLB would zero
 #                         1 GiB per N under TCG), both guest clocks; results in
-#                         $(BENCH_OUT)/scale and $(BENCH_OUT)/scale-icount
+#                         $(BENCH_OUT)/scale and $(BENCH_OUT)/scale-icount;
+#                         then the same 1 GiB segment touched in full (every
+#                         page written) at N = 1,4,16, both clocks, in
+#                         $(BENCH_OUT)/scale-full and scale-full-icount
 #                         (also run by make bench)
 #   tests/bench/bench-quick.sh   the small CI variant (TAP), for the VM suite
 #
@@ -27,6 +32,13 @@ tests_bench_pt_scaling_SOURCES = \
 	tests/bench/bench-clock.h \
 	tests/bench/pt-scaling.c
 tests_bench_pt_scaling_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
+
+# The seeds' failure in miniature (the main job runs it in a small guest).
+check_PROGRAMS += tests/bench/pt-oom
+tests_bench_pt_oom_SOURCES = \
+	$(tests_kernel_process_sources) \
+	tests/bench/pt-oom.c
+tests_bench_pt_oom_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
 
 check_PROGRAMS += tests/bench/shim-overhead
 tests_bench_shim_overhead_SOURCES = \
@@ -56,6 +68,11 @@ BENCH_SCALE_PROCS = 1,10,100,250,500,1000,1500
 BENCH_SCALE_ARGS = --size 1024 --procs $(BENCH_SCALE_PROCS) --touch sparse \
 	--modes stock,shim --mem 6144 --pt-target 500 --speed-target 0 --builddir '$(abs_top_builddir)'
 
+# The same segment touched in full: every stock attacher faults 262144
+# pages (seconds each under TCG), so N stays small.
+BENCH_SCALE_FULL_ARGS = --size 1024 --procs 1,4,16 --touch write \
+	--modes stock,shim --mem 4096 --pt-target 0 --speed-target 100 --builddir '$(abs_top_builddir)'
+
 .PHONY: bench bench-quick bench-scale
 bench: bench-scale
 	@mkdir -p '$(BENCH_OUT)'
@@ -80,8 +97,9 @@ bench: bench-scale
 		--builddir '$(abs_top_builddir)' --out '$(BENCH_OUT)/icount'
 	sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/icount/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	sed 's/^/N=1500 sweep: /' '$(BENCH_OUT)/scale/targets.txt' >>'$(BENCH_OUT)/targets.txt'
+	sed 's/^/1 GiB full touch, N=16: /' '$(BENCH_OUT)/scale-full/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	bash '$(srcdir)/tests/bench/extrapolate.sh' \
-		--csv '$(BENCH_OUT)/pt-scaling.csv' \
+		--csv '$(BENCH_OUT)/scale-full-icount/pt-scaling.csv' \
 		--memory-csv '$(BENCH_OUT)/scale/pt-scaling.csv' \
 		| tee '$(BENCH_OUT)/extrapolation.txt'
 	@echo; echo "Targets:"; cat '$(BENCH_OUT)/targets.txt'
@@ -94,9 +112,18 @@ bench-scale: $(BENCH_DEPS)
 		--out '$(BENCH_OUT)/scale'
 	MSHARE_VM_ICOUNT=2 bash '$(srcdir)/tests/bench/run-pt-scaling.sh' \
 		$(BENCH_SCALE_ARGS) --out '$(BENCH_OUT)/scale-icount'
+	@mkdir -p '$(BENCH_OUT)/scale-full' '$(BENCH_OUT)/scale-full-icount'
+	rm -f '$(BENCH_OUT)/scale-full/targets.txt' '$(BENCH_OUT)/scale-full-icount/targets.txt'
+	bash '$(srcdir)/tests/bench/run-pt-scaling.sh' $(BENCH_SCALE_FULL_ARGS) \
+		--out '$(BENCH_OUT)/scale-full'
+	MSHARE_VM_ICOUNT=2 bash '$(srcdir)/tests/bench/run-pt-scaling.sh' \
+		$(BENCH_SCALE_FULL_ARGS) --out '$(BENCH_OUT)/scale-full-icount'
 	@echo; echo "Targets at N = 1500:"
 	@cat '$(BENCH_OUT)/scale/targets.txt'
 	@sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/scale-icount/targets.txt'
+	@echo; echo "1 GiB touched in full, N = 16:"
+	@cat '$(BENCH_OUT)/scale-full/targets.txt'
+	@sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/scale-full-icount/targets.txt'
 
 bench-quick: $(BENCH_DEPS)
 	top_builddir='$(abs_top_builddir)' bash '$(srcdir)/tests/bench/bench-quick.sh'

@@ -421,33 +421,6 @@ static int warm_up(long mib)
 	return 0;
 }
 
-/*
- * The caller keeps one release pipe per held child: N processes need N
- * descriptors at once, more than the usual soft limit of 1024 allows.
- */
-static bool ensure_fd_room(int procs)
-{
-	struct rlimit lim;
-	rlim_t want = (rlim_t)procs + 64;
-
-	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
-		return false;
-	if (lim.rlim_cur >= want)
-		return true;
-	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want) {
-		fprintf(stderr, "pt-scaling: %d processes need %llu descriptors, the hard limit is %llu\n",
-			procs, (unsigned long long)want,
-			(unsigned long long)lim.rlim_max);
-		return false;
-	}
-	lim.rlim_cur = want;
-	if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
-		perror("pt-scaling: setrlimit(RLIMIT_NOFILE)");
-		return false;
-	}
-	return true;
-}
-
 /* "1,2,4" into LIST; returns the count or -1. */
 static int parse_procs(const char *text, int *list, int max)
 {
@@ -586,7 +559,7 @@ int main(int argc, char **argv)
 	       "first_faults,later_median_faults,mapping,later_attach_ms,"
 	       "later_retouch_ms\n");
 	for (i = 0; i < nconfigs; i++)
-		if (!ensure_fd_room(procs[i]))
+		if (held_child_reserve_fds(procs[i], "pt-scaling") != 0)
 			return 1;
 	for (i = 0; i < nconfigs; i++) {
 		struct config_result r;

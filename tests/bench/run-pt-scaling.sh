@@ -15,7 +15,8 @@
 #   --modes LIST     which of stock,hugetlb,shim to run (default all three)
 #   --mem MB         guest memory (default: vm-run.sh's)
 #   --pt-target X    page-table target at the largest N (default 50: >= 50x
-#                    less for the segment than stock)
+#                    less for the segment than stock; 0 reports the ratio
+#                    without a target)
 #   --speed-target X later attachers' attach+touch target (default 100;
 #                    0 reports the ratio without a target)
 #   --out DIR        results directory (default ./bench-out): pt-scaling.csv,
@@ -41,7 +42,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 BEGIN_MARK='=== PT-SCALING RESULTS BEGIN ==='
 END_MARK='=== PT-SCALING RESULTS END ==='
 
-usage() { sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
 	echo "run-pt-scaling.sh: $*" >&2
 	exit 2
@@ -256,8 +257,11 @@ END {
 	}
 	s = seg["stock", N]; m = seg["shim", N]
 	r = m > 0 ? s / m : 0
-	printf "page tables at N=%d: stock %d kB, shim %d kB -> %.1fx less (target >= %dx): %s\n", \
-		N, s, m, r, ptt, (r >= ptt ? "MET" : "MISSED")
+	if (ptt > 0)
+		printf "page tables at N=%d: stock %d kB, shim %d kB -> %.1fx less (target >= %dx): %s\n", \
+			N, s, m, r, ptt, (r >= ptt ? "MET" : "MISSED")
+	else
+		printf "page tables at N=%d: stock %d kB, shim %d kB -> %.1fx less (no target)\n", N, s, m, r
 	if (r < ptt)
 		printf "  why: the shim pays once for the region'"'"'s own tables (%d kB for %d pages, the same as one stock process) plus %.1f kB per attacher; %d processes cannot give more than about %dx over stock'"'"'s one copy per process\n", \
 			seg["shim", 1], pages, (N > 1 ? (m - seg["shim", 1]) / (N - 1) : 0), N, N

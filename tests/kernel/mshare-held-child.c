@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mshare-child.h"
@@ -103,4 +105,27 @@ void held_child_wait(const struct held_child_io *io)
 
 	while (read(io->release_fd, &c, 1) > 0)
 		;
+}
+
+int held_child_reserve_fds(int children, const char *who)
+{
+	struct rlimit lim;
+	rlim_t want = (rlim_t)children + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return -1;
+	if (lim.rlim_cur >= want)
+		return 0;
+	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want) {
+		fprintf(stderr, "%s: %d processes need %llu descriptors, the hard limit is %llu\n",
+			who, children, (unsigned long long)want,
+			(unsigned long long)lim.rlim_max);
+		return -1;
+	}
+	lim.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+		fprintf(stderr, "%s: setrlimit(RLIMIT_NOFILE): %m\n", who);
+		return -1;
+	}
+	return 0;
 }

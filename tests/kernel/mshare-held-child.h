@@ -52,4 +52,12 @@ int held_child_send(const struct held_child_io *io, const void *buf,
 /* In the child: blocks until the caller releases it (EOF on the pipe). */
 void held_child_wait(const struct held_child_io *io);
 
+/*
+ * The caller keeps one release pipe per held child: N children need N
+ * descriptors at once, more than the usual soft limit of 1024 allows.
+ * Raises the soft RLIMIT_NOFILE to N plus some slack; returns 0, or -1
+ * with a message on stderr (prefixed by WHO) when the hard limit is lower.
+ */
+int held_child_reserve_fds(int children, const char *who);
+
 #endif /* MSHARE_HELD_CHILD_H */

@@ -15,6 +15,8 @@ dist_noinst_SCRIPTS += \
 	tests/vm/mm-selftests.sh \
 	tests/vm/mm-selftests-guest.sh \
 	tests/vm/main-job-guest.sh \
+	tests/vm/main-job-connections.sh \
+	tests/vm/main-job-oom.sh \
 	tests/vm/pg-debian-guest.sh
 
 EXTRA_DIST += \

@@ -22,6 +22,12 @@
 #      restart.
 #   4. The Debian way: tests/vm/pg-debian-guest.sh (pg_createcluster with
 #      the environment files of conf/, pg_ctlcluster, restart checks).
+#   5. PostgreSQL at 1000 connections and a connection storm, with and
+#      without the shim (tests/vm/main-job-connections.sh; runs after 2).
+#   6. Not by default, in a small guest of its own: the seeds' failure in
+#      miniature, N processes attached to one segment until the stock
+#      kernel runs out of memory, and the same under the shim
+#      (tests/vm/main-job-oom.sh, section_oom).
 # Structure: each section is a function listed in SECTIONS; each PostgreSQL
 # phase is a name in PHASES with a phase_env_NAME function giving the
 # postmaster's extra environment; metrics go into R[phase,metric] and the
@@ -38,7 +44,8 @@
 #   MSHARE_MAIN_RW_SECONDS (15), MSHARE_MAIN_RW_CLIENTS (16),
 #   MSHARE_MAIN_ORDER (noshim shim shim noshim mmap_noshim mmap_shim
 #   mmap_shim mmap_noshim),
-#   MSHARE_MAIN_SECTIONS (the sections to run, default all four),
+#   MSHARE_MAIN_SECTIONS (the sections to run, default all but section_oom),
+#   and those of main-job-connections.sh and main-job-oom.sh,
 #   MSHARE_VM_ICOUNT (set by run-main-job: QEMU's -icount shift, printed)
 # Exit status: 0 if every section succeeded, 1 otherwise.
 set -euo pipefail
@@ -61,7 +68,9 @@ pgdata=$work/data
 pristine=$work/data.pristine
 sock=$work/sock
 
-SECTIONS=(section_ptdemo section_postgres section_pg_lifecycle section_pg_debian)
+# section_oom is not among the defaults: it needs a guest too small for the
+# rest (run-main-job boots one for it).
+SECTIONS=(section_ptdemo section_postgres section_pg_connections section_pg_lifecycle section_pg_debian)
 [ -z "${MSHARE_MAIN_SECTIONS:-}" ] || read -r -a SECTIONS <<<"$MSHARE_MAIN_SECTIONS"
 # Phase names: [mmap_]noshim, [mmap_]shim; mmap_* use PostgreSQL's default
 # shared_memory_type=mmap, the others sysv.
@@ -151,15 +160,25 @@ phase_env_mmap_shim() {
 is_shim_phase() { [[ $1 = shim || $1 = *_shim ]]; }
 memory_type() { [[ $1 = mmap_* ]] && echo mmap || echo sysv; }
 
-pg_start() { # pg_start PHASE
+pg_start() { # [pg_extra_opts="-c ..."] pg_start PHASE
 	local envs=()
 	mapfile -t envs < <("phase_env_$1")
 	as_pg "${envs[@]}" pg_ctl -D "$pgdata" -l "$work/pg-$1.log" -w -t 300 \
 		-o "-c listen_addresses=localhost -c unix_socket_directories=$sock" \
 		-o "-c shared_memory_type=$(memory_type "$1") -c dynamic_shared_memory_type=posix" \
-		-o "-c shared_buffers=$shared_buffers -c fsync=off" \
+		-o "-c shared_buffers=$shared_buffers -c fsync=off ${pg_extra_opts:-}" \
 		start
 }
+# Loads pgbench's tables and indexes into the pool.
+pg_prewarm_tables() { # pg_prewarm_tables PHASE
+	local warm
+	if warm=$(as_pg psql -X -q -t -A -c "SELECT count(*) || ' relations, ' || round(sum(b) / 128.0, 1) || ' MiB' FROM (SELECT pg_prewarm(c.oid) AS b FROM pg_class c WHERE c.relname LIKE 'pgbench_%' AND c.relkind IN ('r', 'i')) AS w"); then
+		say "pg_prewarm: $warm"
+	else
+		fail "$1: pg_prewarm failed"
+	fi
+}
+
 pg_stop() {
 	as_pg pg_ctl -D "$pgdata" -m fast -w -t 300 stop
 }
@@ -217,10 +236,11 @@ child_faults() { # child_faults PID
 	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $9 + $11 }'
 }
 
-# Waits (up to 30 s) until the postmaster has only its N children left.
+# Waits (up to 120 s: a thousand backends exit one by one under TCG) until
+# the postmaster has only its N children left.
 wait_children() { # wait_children PID N
 	local i
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		[ "$(pgrep -c -P "$1")" -le "$2" ] && return 0
 		sleep 0.1
 	done
@@ -269,7 +289,7 @@ bench_run() { # bench_run PHASE KIND(select|rw) SECONDS LOG PGBENCH-ARGS...
 	sleep $((secs / 2))
 	sample >>"$samples"
 	wait "$bench" || rc=$?
-	wait_children "$pm" "$kids" || fail "$ph: backends still running 30 s after pgbench"
+	wait_children "$pm" "$kids" || fail "$ph: backends still running 120 s after pgbench"
 	f1=$(child_faults "$pm")
 	grep -v '^progress:' "$log" | sed 's/^/main-job:   /'
 	[ "$rc" = 0 ] || fail "$ph: pgbench $* exited $rc"
@@ -313,12 +333,7 @@ run_phase() { # run_phase PHASE
 	say "SysV segments:"
 	ipcs -m | sed 's/^/main-job:   /'
 
-	local warm
-	if warm=$(as_pg psql -X -q -t -A -c "SELECT count(*) || ' relations, ' || round(sum(b) / 128.0, 1) || ' MiB' FROM (SELECT pg_prewarm(c.oid) AS b FROM pg_class c WHERE c.relname LIKE 'pgbench_%' AND c.relkind IN ('r', 'i')) AS w"); then
-		say "pg_prewarm: $warm"
-	else
-		fail "$ph: pg_prewarm failed"
-	fi
+	pg_prewarm_tables "$ph"
 
 	: >"$samples"
 	sampler "$samples" &
@@ -350,13 +365,10 @@ run_phase() { # run_phase PHASE
 	grep -E 'ERROR|FATAL|PANIC' "$work/pg-$ph.log" | head -n 20 | sed 's/^/main-job:   log: /' || true
 }
 
-section_postgres() {
-	say "==== PostgreSQL 15, shared_memory_type sysv and mmap, shared_buffers=$shared_buffers, pgbench scale $scale"
-	if [ ! -x "$pgbin/postgres" ]; then
-		fail "PostgreSQL 15 is not installed ($pgbin)"
-		return
-	fi
-	[ -f "$shim_so" ] || say "no $shim_so: only the phase without the shim runs"
+# The data directory every phase copies: initdb, pgbench -i, pg_prewarm's
+# extension, once, without the shim.  Done by the first section that needs it.
+pg_make_pristine() {
+	[ ! -d "$pristine" ] || return 0
 	rm -rf "$work"
 	mkdir -p "$work" "$sock"
 	chown postgres:postgres "$work" "$sock"
@@ -365,14 +377,14 @@ section_postgres() {
 	if ! as_pg initdb -D "$pgdata" -A trust -U postgres --no-sync >"$work/initdb.log" 2>&1; then
 		tail -n 30 "$work/initdb.log"
 		fail "initdb failed"
-		return
+		return 1
 	fi
 	say "initdb took $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { print b - a }') s"
 	# Load the tables once, without the shim; every phase uses them.
 	if ! pg_start noshim; then
 		tail -n 40 "$work/pg-noshim.log" || true
 		fail "PostgreSQL did not start for pgbench -i"
-		return
+		return 1
 	fi
 	t0=$(uptime_s)
 	if ! as_pg pgbench -i -q -s "$scale" >"$work/init.log" 2>&1 ||
@@ -380,12 +392,22 @@ section_postgres() {
 		tail -n 30 "$work/init.log"
 		fail "pgbench -i -s $scale failed"
 		pg_stop || true
-		return
+		return 1
 	fi
 	say "pgbench -i -s $scale took $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { print b - a }') s"
-	pg_stop || { fail "PostgreSQL did not stop after pgbench -i"; return; }
-	cp -a "$pgdata" "$pristine" || { fail "could not copy the data directory"; return; }
+	pg_stop || { fail "PostgreSQL did not stop after pgbench -i"; return 1; }
+	cp -a "$pgdata" "$pristine" || { fail "could not copy the data directory"; return 1; }
 	say "data directory: $(du -sm "$pgdata" | cut -f1) MiB"
+}
+
+section_postgres() {
+	say "==== PostgreSQL 15, shared_memory_type sysv and mmap, shared_buffers=$shared_buffers, pgbench scale $scale"
+	if [ ! -x "$pgbin/postgres" ]; then
+		fail "PostgreSQL 15 is not installed ($pgbin)"
+		return
+	fi
+	[ -f "$shim_so" ] || say "no $shim_so: only the phase without the shim runs"
+	pg_make_pristine || return
 
 	local ph
 	say "phase order: ${ORDER[*]}"
@@ -546,6 +568,12 @@ mode_targets() { # mode_targets NOSHIM-PHASE SHIM-PHASE MODE
 			mode, a, b, a / b, (a / b >= 10 ? "met" : "MISSED")
 	}'
 }
+
+# Sections in files of their own.
+# shellcheck source=tests/vm/main-job-connections.sh
+. "$here/main-job-connections.sh"
+# shellcheck source=tests/vm/main-job-oom.sh
+. "$here/main-job-oom.sh"
 
 say "kernel $(uname -r), $(nproc) CPUs, $(awk '/^MemTotal/ { print $2 " kB" }' /proc/meminfo)," \
 	"msharefs $(grep -q ' /sys/fs/mshare msharefs' /proc/mounts && echo mounted || echo 'NOT mounted')"
