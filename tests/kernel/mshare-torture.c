@@ -23,9 +23,11 @@
  * workers ask KSM to merge all their memory, and have duplicate pages of
  * their own for it), where the kernel has them.  At the end the file is
  * read with pread(), outside any mapping: every record must hold its
- * writer's last sequence number.  --limit sets memory.max of the cgroup
+ * writer's last sequence number.  --limit sets memory.high of the cgroup
  * (default: none), so that the region does not fit and pages keep going
- * out to swap (or back to their file) and coming in again.  --thp sets
+ * out to swap (or back to their file) and coming in again: above
+ * memory.high the kernel reclaims and throttles, where memory.max would
+ * also OOM-kill a worker when reclaim falls behind the faults.  --thp sets
  * transparent huge pages to "always", shmem's too, for the run: the region
  * then holds PMD-mapped huge pages that reclaim splits and compaction and
  * migration move.
@@ -406,7 +408,7 @@ int main(int argc, char **argv)
 	if (limit_mib) {
 		char knob[300], value[32];
 
-		snprintf(knob, sizeof(knob), "%s/memory.max", cgroup);
+		snprintf(knob, sizeof(knob), "%s/memory.high", cgroup);
 		snprintf(value, sizeof(value), "%luM", limit_mib);
 		if (!cgroup[0] || !write_text_file(knob, value)) {
 			fprintf(stderr, "mshare-torture: --limit needs a memory cgroup (root, cgroup2)\n");
@@ -484,7 +486,7 @@ int main(int argc, char **argv)
 		printf("# worker %d: %llu writes, %llu reads of others' records\n", w,
 		       (unsigned long long)states[w].writes,
 		       (unsigned long long)states[w].reads);
-	printf("# %lu s, %d workers, %lu MiB of %s, memory.max %lu MiB (0: none), %lu memory.reclaim rounds%s, %lu compactions\n",
+	printf("# %lu s, %d workers, %lu MiB of %s, memory.high %lu MiB (0: none), %lu memory.reclaim rounds%s, %lu compactions\n",
 	       seconds, workers, size_mib, dir ? dir : "shmem (memfd)",
 	       limit_mib, reclaims_ok,
 	       cgroup[0] ? "" : " (no memory cgroup)", counters->compactions);

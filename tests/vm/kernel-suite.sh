@@ -404,7 +404,7 @@ ptdemo_run() {
 
 # Data integrity while reclaim, compaction and migration between the two
 # NUMA nodes move and free the region's pages under attached processes on
-# both vCPUs: shmem under a memory.max it does not fit in (swapped out and
+# both vCPUs: shmem under a memory.high it does not fit in (swapped out and
 # in), then a 9p file with cache=mmap, whose pages are written back and
 # dropped by memory.reclaim.  On the default kernel a third round has
 # transparent huge pages "always" (shmem's too).
