@@ -8,8 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Scans "Key: value ..." lines of FILE for KEY and returns the number. */
-static long keyed_number(const char *file, const char *key)
+/*
+ * Scans "KEY<SEP>value ..." lines of FILE ("Key: 12 kB" in status and
+ * meminfo, "key 12" in vmstat) for KEY and returns the number, or -1.
+ */
+static long keyed_number(const char *file, const char *key, char sep)
 {
 	char line[256];
 	size_t keylen = strlen(key);
@@ -19,7 +22,7 @@ static long keyed_number(const char *file, const char *key)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, keylen) == 0 && line[keylen] == ':') {
+		if (strncmp(line, key, keylen) == 0 && line[keylen] == sep) {
 			value = strtol(line + keylen + 1, NULL, 10);
 			break;
 		}
@@ -30,12 +33,17 @@ static long keyed_number(const char *file, const char *key)
 
 long proc_self_status_kb(const char *key)
 {
-	return keyed_number("/proc/self/status", key);
+	return keyed_number("/proc/self/status", key, ':');
 }
 
 long meminfo_kb(const char *key)
 {
-	return keyed_number("/proc/meminfo", key);
+	return keyed_number("/proc/meminfo", key, ':');
+}
+
+long vmstat_count(const char *key)
+{
+	return keyed_number("/proc/vmstat", key, ' ');
 }
 
 long percpu_free_kb(void)
@@ -54,10 +62,10 @@ long percpu_free_kb(void)
 	return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-long nr_hugepages(void)
+long file_number(const char *path)
 {
 	long value = -1;
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "re");
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return -1;
@@ -65,6 +73,11 @@ long nr_hugepages(void)
 		value = -1;
 	fclose(f);
 	return value;
+}
+
+long nr_hugepages(void)
+{
+	return file_number("/proc/sys/vm/nr_hugepages");
 }
 
 size_t default_hugepage_size(void)

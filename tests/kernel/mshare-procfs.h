@@ -17,12 +17,18 @@ long proc_self_status_kb(const char *key);
 /* "KEY:   123 kB" (or a bare count) from /proc/meminfo; -1 if absent. */
 long meminfo_kb(const char *key);
 
+/* "KEY 123" from /proc/vmstat (event counts, e.g. pswpout); -1 if absent. */
+long vmstat_count(const char *key);
+
 /*
  * Free pages held on the per-CPU lists (/proc/zoneinfo pagesets), in KiB, or
  * -1: they are free but MemFree does not count them, and the lists grow by
  * tens of MiB after a burst of frees.
  */
 long percpu_free_kb(void);
+
+/* The number a one-number file (sysctl, sysfs) starts with; -1 if none. */
+long file_number(const char *path);
 
 /* /proc/sys/vm/nr_hugepages, or -1 if unreadable. */
 long nr_hugepages(void);

@@ -300,19 +300,6 @@ static bool set_knob(const char *path, const char *text, char *old, size_t len)
 	return write_text_file(path, text);
 }
 
-static long ksm_pages_sharing(void)
-{
-	long n = -1;
-	FILE *f = fopen("/sys/kernel/mm/ksm/pages_sharing", "re");
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mshare-torture [--seconds N] [--workers K] [--size MiB] [--dir DIR] [--limit MiB] [--thp]\n");
@@ -426,8 +413,8 @@ int main(int argc, char **argv)
 	ksm = set_knob(KSM_RUN, "1", old_ksm, sizeof(old_ksm));
 	balancing = set_knob(NUMA_BALANCING, "1", old_balancing,
 			     sizeof(old_balancing));
-	pswpout = vmstat_value("pswpout");
-	pswpin = vmstat_value("pswpin");
+	pswpout = vmstat_count("pswpout");
+	pswpin = vmstat_count("pswpin");
 
 	/* Inherited by the children: SIGALRM tells each of them to stop. */
 	signal(SIGALRM, on_alarm);
@@ -447,7 +434,7 @@ int main(int argc, char **argv)
 	}
 	sleep((unsigned int)seconds);
 	/* Before the workers go: their duplicate pages are what KSM shares */
-	ksm_shared = ksm ? ksm_pages_sharing() : 0;
+	ksm_shared = ksm ? file_number("/sys/kernel/mm/ksm/pages_sharing") : 0;
 	shmem_pmd_kb = meminfo_kb("ShmemPmdMapped");
 	for (int w = 0; w < workers; w++)
 		kill(pids[w], SIGALRM);
@@ -463,8 +450,8 @@ int main(int argc, char **argv)
 	kill(presser, SIGALRM);
 	waitpid(presser, &status, 0);
 	reclaims_ok = counters->reclaims;
-	pswpout = vmstat_value("pswpout") - pswpout;
-	pswpin = vmstat_value("pswpin") - pswpin;
+	pswpout = vmstat_count("pswpout") - pswpout;
+	pswpin = vmstat_count("pswpin") - pswpin;
 
 	/* Every record, read from the file itself, holds its last write. */
 	fsync(file_fd);

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* How long a killed process may take to go; the held read lasts longer. */
@@ -43,20 +42,13 @@ static char proc_state(pid_t pid)
 	return close_paren && close_paren[1] ? close_paren[2] : 0;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Waits until PID sleeps uninterruptibly ('D'); false after 20 s. */
 static bool wait_blocked(pid_t pid)
 {
 	for (int i = 0; i < 2000; i++) {
 		if (proc_state(pid) == 'D')
 			return true;
-		sleep_ms(10);
+		usleep(10 * 1000);
 	}
 	return false;
 }
@@ -78,7 +70,7 @@ static bool killed_in_time(pid_t pid, long *ms)
 				      status);
 			return true;
 		}
-		sleep_ms(10);
+		usleep(10 * 1000);
 	}
 	return false;
 }
@@ -150,7 +142,7 @@ START_TEST(killable_fault_on_locked_file_page)
 	ck_assert_int_eq(pthread_create(&reader, NULL, read_first_byte, &ffd),
 			 0);
 	for (int i = 0; i < 2000 && stalled_fuse_held(fs) == 0; i++)
-		sleep_ms(10);
+		usleep(10 * 1000);
 	ck_assert_msg(stalled_fuse_held(fs) > 0, "no READ reached the server");
 
 	/* The kernel's reference: a plain mapping's fault dies on SIGKILL */

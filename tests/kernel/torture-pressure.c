@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "torture-pressure.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,24 +23,6 @@ int pressure_numa_nodes(void)
 		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
 	} while (access(path, F_OK) == 0 && ++n < 64);
 	return n ? n : 1;
-}
-
-long vmstat_value(const char *key)
-{
-	char name[64];
-	long value = -1, v;
-	FILE *f = fopen("/proc/vmstat", "re");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &v) == 2) {
-		if (strcmp(name, key) == 0) {
-			value = v;
-			break;
-		}
-	}
-	fclose(f);
-	return value;
 }
 
 /*

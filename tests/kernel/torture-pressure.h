@@ -30,7 +30,4 @@ int pressure_numa_nodes(void);
 void pressure_run(const char *cgroup, int file_fd, size_t size,
 		  volatile sig_atomic_t *stop, struct pressure_counts *counts);
 
-/* /proc/vmstat's VALUE for KEY, or -1. */
-long vmstat_value(const char *key);
-
 #endif
