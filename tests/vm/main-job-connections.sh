@@ -195,18 +195,8 @@ section_pg_connections() {
 }
 
 print_conn_table() {
-	local m ph row
-	echo
-	say "==== PostgreSQL at $conn_clients connections, with and without the shim"
-	row=$(printf '%-52s' "")
-	for ph in "${CONN_PHASES[@]}"; do row+=$(printf ' %16s' "${PHASE_LABEL[$ph]}"); done
-	echo "$row"
-	for m in "${CONN_METRICS[@]}"; do
-		row=$(printf '%-52s' "${METRIC_LABEL[$m]}")
-		for ph in "${CONN_PHASES[@]}"; do row+=$(printf ' %16s' "${R[$ph,$m]:--}"); done
-		echo "$row"
-	done
-	echo
+	phase_table "PostgreSQL at $conn_clients connections, with and without the shim" \
+		CONN_PHASES CONN_METRICS
 	conn_targets conn_noshim conn_shim
 }
 

@@ -528,19 +528,27 @@ section_pg_debian() {
 	[ "$rc" = 0 ] || fail "the Debian way (pg-debian-guest.sh) exited $rc: $(grep -c '^not ok' <<<"$out") failed"
 }
 
-print_table() {
+# phase_table TITLE PHASES-ARRAY METRICS-ARRAY: one column per phase, one
+# row per metric, from R[phase,metric] (the main sections and the
+# 1000-connection section print theirs with it).
+phase_table() {
+	local -n table_phases=$2 table_metrics=$3
 	local m ph row
 	echo
-	say "==== PostgreSQL with and without the shim"
+	say "==== $1"
 	row=$(printf '%-52s' "")
-	for ph in "${PHASES[@]}"; do row+=$(printf ' %16s' "${PHASE_LABEL[$ph]}"); done
+	for ph in "${table_phases[@]}"; do row+=$(printf ' %16s' "${PHASE_LABEL[$ph]}"); done
 	echo "$row"
-	for m in "${METRICS[@]}"; do
+	for m in "${table_metrics[@]}"; do
 		row=$(printf '%-52s' "${METRIC_LABEL[$m]}")
-		for ph in "${PHASES[@]}"; do row+=$(printf ' %16s' "${R[$ph,$m]:--}"); done
+		for ph in "${table_phases[@]}"; do row+=$(printf ' %16s' "${R[$ph,$m]:--}"); done
 		echo "$row"
 	done
 	echo
+}
+
+print_table() {
+	phase_table "PostgreSQL with and without the shim" PHASES METRICS
 	print_targets
 }
 
