@@ -20,6 +20,11 @@
 #                         page written) at N = 1,4,16, both clocks, in
 #                         $(BENCH_OUT)/scale-full and scale-full-icount
 #                         (also run by make bench)
+#   make bench-tlb        reclaim's TLB shootdowns: memory.reclaim of a
+#                         256 MiB shmem segment that 256 processes map,
+#                         plain MAP_SHARED against an msharefs region, 4
+#                         guest CPUs, both guest clocks; results in
+#                         $(BENCH_OUT)/tlb-reclaim (also run by make bench)
 #   tests/bench/bench-quick.sh   the small CI variant (TAP), for the VM suite
 #
 # The programs are check_PROGRAMS so that "make check" builds them for the VM
@@ -40,6 +45,18 @@ tests_bench_pt_oom_SOURCES = \
 	tests/bench/pt-oom.c
 tests_bench_pt_oom_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
 
+# Reclaim's TLB shootdowns: plain MAP_SHARED versus an msharefs region.
+check_PROGRAMS += tests/bench/tlb-reclaim
+tests_bench_tlb_reclaim_SOURCES = \
+	tests/bench/bench-clock.c \
+	tests/bench/bench-clock.h \
+	tests/kernel/mshare-procfs.c \
+	tests/kernel/mshare-procfs.h \
+	tests/kernel/mshare-region.c \
+	tests/kernel/mshare-region.h \
+	tests/bench/tlb-reclaim.c
+tests_bench_tlb_reclaim_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
+
 check_PROGRAMS += tests/bench/shim-overhead
 tests_bench_shim_overhead_SOURCES = \
 	tests/bench/bench-clock.c \
@@ -52,6 +69,7 @@ tests_bench_shim_overhead_LDADD = -ldl
 dist_noinst_SCRIPTS += \
 	tests/bench/run-pt-scaling.sh \
 	tests/bench/run-shim-overhead.sh \
+	tests/bench/run-tlb-reclaim.sh \
 	tests/bench/bench-quick.sh \
 	tests/bench/callgrind-mt.sh \
 	tests/bench/extrapolate.sh
@@ -73,8 +91,8 @@ BENCH_SCALE_ARGS = --size 1024 --procs $(BENCH_SCALE_PROCS) --touch sparse \
 BENCH_SCALE_FULL_ARGS = --size 1024 --procs 1,4,16 --touch write \
 	--modes stock,shim --mem 4096 --pt-target 0 --speed-target 100 --builddir '$(abs_top_builddir)'
 
-.PHONY: bench bench-quick bench-scale
-bench: bench-scale
+.PHONY: bench bench-quick bench-scale bench-tlb
+bench: bench-scale bench-tlb
 	@mkdir -p '$(BENCH_OUT)'
 	rm -f '$(BENCH_OUT)/targets.txt'
 	bash '$(srcdir)/tests/bench/run-shim-overhead.sh' \
@@ -98,6 +116,7 @@ bench: bench-scale
 	sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/icount/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	sed 's/^/N=1500 sweep: /' '$(BENCH_OUT)/scale/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	sed 's/^/1 GiB full touch, N=16: /' '$(BENCH_OUT)/scale-full/targets.txt' >>'$(BENCH_OUT)/targets.txt'
+	cat '$(BENCH_OUT)/tlb-reclaim/targets.txt' >>'$(BENCH_OUT)/targets.txt'
 	bash '$(srcdir)/tests/bench/extrapolate.sh' \
 		--csv '$(BENCH_OUT)/scale-full-icount/pt-scaling.csv' \
 		--memory-csv '$(BENCH_OUT)/scale/pt-scaling.csv' \
@@ -124,6 +143,10 @@ bench-scale: $(BENCH_DEPS)
 	@echo; echo "1 GiB touched in full, N = 16:"
 	@cat '$(BENCH_OUT)/scale-full/targets.txt'
 	@sed 's/^/instruction-count clock: /' '$(BENCH_OUT)/scale-full-icount/targets.txt'
+
+bench-tlb: tests/bench/tlb-reclaim$(EXEEXT)
+	bash '$(srcdir)/tests/bench/run-tlb-reclaim.sh' \
+		--builddir '$(abs_top_builddir)' --out '$(BENCH_OUT)/tlb-reclaim'
 
 bench-quick: $(BENCH_DEPS)
 	top_builddir='$(abs_top_builddir)' bash '$(srcdir)/tests/bench/bench-quick.sh'

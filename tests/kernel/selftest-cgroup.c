@@ -9,6 +9,7 @@
 #include "selftest.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -21,7 +22,7 @@
 
 static bool write_file(const char *dir, const char *name, const char *text)
 {
-	char path[ST_PATH_MAX];
+	char path[ST_PATH_MAX + 32];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return write_text_file(path, text);
@@ -153,9 +154,135 @@ START_TEST(cgroup_memory_max_holds_for_region_memory)
 }
 END_TEST
 
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ck_assert_msg(sched_setaffinity(0, sizeof(set), &set) == 0,
+		      "sched_setaffinity(CPU %d): %s", cpu, strerror(errno));
+}
+
+/* Shared by the test and its writer */
+struct stale_writer {
+	volatile uint64_t last;
+	volatile int stop;
+};
+
+/*
+ * Writes a counter into the region's first page from CPU 1, and the same
+ * value after it into STATE, until told to stop.  It never sleeps, so no
+ * context switch flushes its CPU's TLB: only the unmap's own flush does.
+ */
+static void stale_writer_run(volatile uint64_t *page,
+			     struct stale_writer *state)
+{
+	uint64_t v = 0;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		_exit(3);
+	while (!state->stop) {
+		*page = ++v;
+		state->last = v;
+	}
+	_exit(0);
+}
+
+/*
+ * Reclaim swaps out a region page while an attached process on another
+ * CPU keeps writing it.  The unmap must reach that CPU's TLB before the
+ * page is written out and freed (mm/rmap.c batches that flush for a
+ * region's attached processes): the writer then faults, the page comes
+ * back from swap, and its last write is in it.  An attached mm left out of
+ * the flush keeps a TLB entry for the freed page, and the writes after the
+ * unmap are lost.
+ */
+START_TEST(cgroup_reclaim_flushes_running_attacher)
+{
+	const char *test = "cgroup_reclaim_flushes_running_attacher";
+	const char *want_swap = getenv("MSHARE_VM_SWAP");
+	char dir[ST_PATH_MAX], path[ST_PATH_MAX];
+	long swapouts = 0, pswpout;
+	struct stale_writer *state;
+	volatile uint64_t *page;
+	pid_t populate, writer;
+	int fd, status, round;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		st_skip(test, "needs two CPUs");
+		return;
+	}
+	if (meminfo_kb("SwapTotal") <= 0) {
+		ck_assert_msg(!want_swap || atoi(want_swap) == 0,
+			      "booted with MSHARE_VM_SWAP=%s, but no swap",
+			      want_swap);
+		st_skip(test, "needs swap");
+		return;
+	}
+	if (!make_cgroup(test, dir, sizeof(dir)))
+		return;
+	/* Swap, and reclaim only when asked to */
+	ck_assert(write_file(dir, "memory.max", "max"));
+	ck_assert(write_file(dir, "memory.swap.max", "max"));
+
+	state = mmap(NULL, sizeof(*state), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert(state != MAP_FAILED);
+	fd = st_region_anon(path, "stale", 16 * ST_PAGE);
+	page = st_attach(fd, PROT_READ | PROT_WRITE);
+
+	/* The page is charged to the cgroup whose memory.reclaim takes it */
+	populate = fork();
+	ck_assert_int_ge(populate, 0);
+	if (populate == 0) {
+		if (!write_file(dir, "cgroup.procs", "0"))
+			_exit(3);
+		*page = 0;
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(populate, &status, 0), populate);
+	ck_assert_int_eq(status, 0);
+
+	pin_to_cpu(0);
+	writer = fork();
+	ck_assert_int_ge(writer, 0);
+	if (writer == 0)
+		stale_writer_run(page, state);
+	while (state->last < 100000)
+		sched_yield();
+
+	pswpout = vmstat_count("pswpout");
+	for (round = 0; round < 40 && swapouts < 5; round++) {
+		(void)write_file(dir, "memory.reclaim", "1M");
+		usleep(20000);
+		swapouts = vmstat_count("pswpout") - pswpout;
+	}
+	state->stop = 1;
+	ck_assert_int_eq(waitpid(writer, &status, 0), writer);
+	ck_assert_int_eq(status, 0);
+
+	ck_assert_msg(swapouts > 0,
+		      "memory.reclaim never swapped the page out in %d rounds",
+		      round);
+	ck_assert_msg(*page == state->last,
+		      "the writer's last value is %llu, the page holds %llu after %ld swap-outs: writes after the unmap went through a stale TLB entry",
+		      (unsigned long long)state->last,
+		      (unsigned long long)*page, swapouts);
+	munmap((void *)page, st_align());
+	ck_assert_int_eq(unlink(path), 0);
+	close(fd);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 void register_cgroup_tests(void)
 {
 	static const struct selftest_group group = { "cgroup", 300 };
 
 	selftest_add(&group, cgroup_memory_max_holds_for_region_memory);
+	selftest_add(&group, cgroup_reclaim_flushes_running_attacher);
 }
