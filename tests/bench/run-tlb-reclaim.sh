@@ -168,7 +168,7 @@ if command -v gnuplot >/dev/null; then
 	if gnuplot <<EOF; then
 set terminal $term size 900,500
 set output '$png'
-set title "Reclaim of $size MiB mapped by $procs processes: msharefs region / plain MAP_SHARED"
+set title "Reclaim of $size MiB mapped by $procs processes: msharefs region / plain MAP_SHARED" noenhanced
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

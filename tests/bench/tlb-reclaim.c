@@ -86,6 +86,27 @@ static long tlb_ipis(void)
 	return sum;
 }
 
+/* RssShmem of PID in kB, and whether it is running ('R'); -1 if gone. */
+static long attacher_rss_shmem(pid_t pid, bool *running)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "State:", 6) == 0)
+			*running = strchr(line, 'R') != NULL;
+		else if (strncmp(line, "RssShmem:", 9) == 0)
+			kb = strtol(line + 9, NULL, 10);
+	}
+	fclose(f);
+	return kb;
+}
+
 static void read_counters(const char *cgroup, struct counters *c)
 {
 	char path[512];
@@ -337,8 +358,27 @@ int main(int argc, char **argv)
 	}
 
 	if (ok) {
+		unsigned long running = 0;
+		long rss_kb = 0, kb;
+
 		pin_to_cpu(0);
 		sleep(1);
+		for (i = 0; i < procs; i++) {
+			bool r = false;
+
+			kb = attacher_rss_shmem(pids[i], &r);
+			if (kb < 0) {
+				fprintf(stderr, "tlb-reclaim: attacher %ld is gone\n",
+					(long)pids[i]);
+				ok = false;
+			}
+			rss_kb += kb;
+			running += r;
+		}
+		printf("# %s, %s attachers, %s pool: %lu of %lu running, RssShmem %ld kB in all before the reclaim\n",
+		       mode, attach_mode, pool, running, procs, rss_kb);
+	}
+	if (ok) {
 		read_counters(pages_cg, &before);
 		snprintf(knob, sizeof(knob), "%s/memory.reclaim", pages_cg);
 		snprintf(amount, sizeof(amount), "%luM", size_mib);
@@ -347,6 +387,16 @@ int main(int argc, char **argv)
 			reclaim_errno = errno;
 		t1 = bench_now_seconds();
 		read_counters(pages_cg, &after);
+		if (getenv("TLB_RECLAIM_DEBUG")) {
+			long rss_kb = 0;
+
+			for (i = 0; i < procs; i++) {
+				bool r;
+
+				rss_kb += attacher_rss_shmem(pids[i], &r);
+			}
+			printf("# RssShmem %ld kB in all after\n", rss_kb);
+		}
 	}
 
 	for (i = 0; i < procs; i++)
