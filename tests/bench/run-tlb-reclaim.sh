@@ -83,7 +83,7 @@ measure() {
 				echo "# --- $scenario $mode run $rep"
 				"$prog" --mode "$mode" --size "$size" --procs "$procs" \
 					--attachers "$attachers" --pool "$pool" \
-					--tsc-hz "$hz" | sed "s/^/row,/"
+					--tsc-hz "$hz" | sed "/^#/!s/^/row,/"
 			done
 		done
 	done

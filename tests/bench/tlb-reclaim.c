@@ -379,6 +379,8 @@ int main(int argc, char **argv)
 		       mode, attach_mode, pool, running, procs, rss_kb);
 	}
 	if (ok) {
+		long rss_after_kb;
+
 		read_counters(pages_cg, &before);
 		snprintf(knob, sizeof(knob), "%s/memory.reclaim", pages_cg);
 		snprintf(amount, sizeof(amount), "%luM", size_mib);
@@ -387,16 +389,14 @@ int main(int argc, char **argv)
 			reclaim_errno = errno;
 		t1 = bench_now_seconds();
 		read_counters(pages_cg, &after);
-		if (getenv("TLB_RECLAIM_DEBUG")) {
-			long rss_kb = 0;
+		rss_after_kb = 0;
+		for (i = 0; i < procs; i++) {
+			bool r;
 
-			for (i = 0; i < procs; i++) {
-				bool r;
-
-				rss_kb += attacher_rss_shmem(pids[i], &r);
-			}
-			printf("# RssShmem %ld kB in all after\n", rss_kb);
+			rss_after_kb += attacher_rss_shmem(pids[i], &r);
 		}
+		printf("# RssShmem %ld kB in all after the reclaim\n",
+		       rss_after_kb);
 	}
 
 	for (i = 0; i < procs; i++)
