@@ -67,6 +67,21 @@ bool attach_table_take_overlapping(uintptr_t addr, size_t size,
 	return found;
 }
 
+bool attach_table_covers(uintptr_t addr, size_t size)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&table_lock);
+	for (unsigned i = 0; i < SHIM_ATTACH_MAX && !found; i++) {
+		uintptr_t start = (uintptr_t)table[i].region_addr;
+
+		found = start && start <= addr &&
+			addr + size <= start + table[i].region_size;
+	}
+	pthread_mutex_unlock(&table_lock);
+	return found;
+}
+
 bool attach_table_is_empty(void)
 {
 	return __atomic_load_n(&used, __ATOMIC_ACQUIRE) == 0;

@@ -34,6 +34,9 @@ bool attach_table_take(void *region_addr, struct shim_attachment *entry);
 bool attach_table_take_overlapping(uintptr_t addr, size_t size,
 				   struct shim_attachment *entry);
 
+/* True if one entry's region contains all of [addr, addr+size). */
+bool attach_table_covers(uintptr_t addr, size_t size);
+
 /* How many entries are in use (no lock: a hint). */
 unsigned attach_table_count(void);
 

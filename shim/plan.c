@@ -229,11 +229,21 @@ bool shim_region_check(const struct shim_region_expectation *expect,
 }
 
 int shim_plan_attach_address(uintptr_t shmaddr, int shmflg, uintptr_t shmlba,
-			     uint64_t alignment, uintptr_t *map_at,
-			     char *why, size_t why_size)
+			     uint64_t alignment, bool *fixed,
+			     uintptr_t *map_at, char *why, size_t why_size)
 {
 	uintptr_t addr = shmaddr;
 
+	*fixed = false;
+	*map_at = 0;
+	if (!addr) {
+		if (shmflg & SHM_REMAP) {
+			shim_format(why, why_size,
+				    "SHM_REMAP needs an address, and the address is null");
+			return EINVAL;
+		}
+		return 0;
+	}
 	if (addr % shmlba) {
 		if (!(shmflg & SHM_RND)) {
 			/* The kernel's own answer for this address. */
@@ -243,6 +253,13 @@ int shim_plan_attach_address(uintptr_t shmaddr, int shmflg, uintptr_t shmlba,
 			return EINVAL;
 		}
 		addr -= addr % shmlba;
+		/* The kernel refuses to replace page 0 (CVE-2017-5669) */
+		if (!addr && (shmflg & SHM_REMAP)) {
+			shim_format(why, why_size,
+				    "address %p rounds down to null with SHM_RND, and SHM_REMAP may not map there",
+				    (void *)shmaddr);
+			return EINVAL;
+		}
 	}
 	if (addr % alignment) {
 		shim_format(why, why_size,
@@ -250,6 +267,7 @@ int shim_plan_attach_address(uintptr_t shmaddr, int shmflg, uintptr_t shmlba,
 			    (void *)addr, (unsigned long long)alignment);
 		return EINVAL;
 	}
+	*fixed = true;
 	*map_at = addr;
 	return 0;
 }

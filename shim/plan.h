@@ -132,13 +132,15 @@ bool shim_region_check(const struct shim_region_expectation *expect,
 		       char *why, size_t why_size);
 
 /*
- * shmat() with an address for a backed segment: the region can only be
- * mapped at a multiple of the alignment.  Applies SHM_RND like the kernel
- * and stores the address to map at.  Returns 0, or EINVAL with why.
+ * Where shmat() maps a backed segment: anywhere (*FIXED false) for a null
+ * SHMADDR, else at a multiple of the alignment, the only place a region
+ * can go.  Applies the kernel's checks first (SHM_RND rounding, SHM_REMAP
+ * needs an address that stays non-null, CVE-2017-5669) and stores the
+ * address to map at.  Returns 0, or EINVAL with why.
  */
 int shim_plan_attach_address(uintptr_t shmaddr, int shmflg, uintptr_t shmlba,
-			     uint64_t alignment, uintptr_t *map_at,
-			     char *why, size_t why_size);
+			     uint64_t alignment, bool *fixed,
+			     uintptr_t *map_at, char *why, size_t why_size);
 
 /*
  * How many attachments (SysV and mmap together) a process may hold: each

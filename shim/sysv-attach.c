@@ -13,6 +13,7 @@
 
 #include "attach-table.h"
 #include "errtext.h"
+#include "mmap-raw.h"
 #include "mmap-table.h"
 #include "region.h"
 #include "sysv-common.h"
@@ -94,11 +95,43 @@ static void *fail_attach(int err)
 	return (void *)-1;
 }
 
+/*
+ * A region at a fixed address spans a whole alignment unit, far more than
+ * the segment.  Reserves what the kernel's shmat() would leave alone (all
+ * of it, or with SHM_REMAP all but the segment's own REPLACE bytes) with an
+ * inaccessible mapping that replaces nothing, so that the region's
+ * MAP_FIXED mapping later replaces only what shmat() may.  Runs before the
+ * real attachment, so that a refusal changes no IPC_STAT field.  Returns 0
+ * or shmat()'s errno: EINVAL where something is mapped, EPERM below
+ * vm.mmap_min_addr, as the kernel answers.
+ */
+static int reserve_fixed(uintptr_t at, uint64_t size, uint64_t replace)
+{
+	void *want = (void *)(at + replace), *got;
+	int err;
+
+	if (replace >= size)
+		return 0;
+	got = raw_mmap(want, size - replace, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+		       MAP_FIXED_NOREPLACE, -1, 0);
+	if (got == want)
+		return 0;
+	err = errno;
+	if (got != MAP_FAILED) {
+		/* A kernel older than MAP_FIXED_NOREPLACE took it as a hint */
+		raw_munmap(got, size - replace);
+		return EINVAL;
+	}
+	return err == EEXIST ? EINVAL : err;
+}
+
 /* Maps the checked region fd and accounts a real attachment for it. */
 static void *attach_backed(int shmid, int fd, uint64_t region_size,
-			   uint64_t alignment, uintptr_t map_at, int shmflg,
-			   const char *name)
+			   uint64_t alignment, bool fixed, uintptr_t map_at,
+			   uint64_t segsz, int shmflg, const char *name)
 {
+	uint64_t replace = 0;
 	const struct real_sysv *real = &shim_state.real;
 	int prot = PROT_READ;
 	int flags = MAP_SHARED;
@@ -107,8 +140,10 @@ static void *attach_backed(int shmid, int fd, uint64_t region_size,
 		prot |= PROT_WRITE;
 	if (shmflg & SHM_EXEC)
 		prot |= PROT_EXEC;
-	if (map_at)
-		flags |= (shmflg & SHM_REMAP) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	if (fixed)
+		flags |= MAP_FIXED;
+	if (fixed && (shmflg & SHM_REMAP))
+		replace = (segsz + (uint64_t)SHMLBA - 1) & ~((uint64_t)SHMLBA - 1);
 
 	/* Never fall back to the plain segment here: data would split. */
 	if (mmap_table_count() + attach_table_count() >=
@@ -119,24 +154,47 @@ static void *attach_backed(int shmid, int fd, uint64_t region_size,
 			      shim_attachment_limit(alignment));
 		return fail_attach(ENOMEM);
 	}
+	/*
+	 * SHM_REMAP again at one of our own attachments: the rest of the
+	 * unit is that attachment's region, which the new one replaces.
+	 */
+	if (fixed && (shmflg & SHM_REMAP) && replace < region_size &&
+	    attach_table_covers(map_at + replace, region_size - replace))
+		replace = region_size;
+	if (fixed) {
+		int err = reserve_fixed(map_at, region_size, replace);
+
+		if (err) {
+			shim_log_once(SHIM_REASON_ADDRESS_UNALIGNED, SHIM_LOG_ERROR,
+				      "shmat(%d) at %p fails with %s: the region's %llu bytes there are not free beyond the %llu that shmat may replace",
+				      shmid, (void *)map_at, shim_errno_text(err),
+				      (unsigned long long)region_size,
+				      (unsigned long long)replace);
+			return fail_attach(err);
+		}
+	}
 	/* The real attachment makes shm_nattch, shm_atime and shm_lpid exact. */
 	void *real_addr = real->shmat(shmid, NULL, shmflg & (SHM_RDONLY | SHM_EXEC));
 
-	if (real_addr == (void *)-1)
-		return real_addr;
+	if (real_addr == (void *)-1) {
+		int err = errno;
+
+		if (fixed && replace < region_size)
+			raw_munmap((void *)(map_at + replace),
+				   region_size - replace);
+		return fail_attach(err);
+	}
 
 	struct shim_attachment replaced;
 
-	/* SHM_REMAP over our own attachment: it is gone once we map over it. */
-	while (map_at && (shmflg & SHM_REMAP) &&
-	       attach_table_take_overlapping(map_at, region_size, &replaced))
-		real->shmdt(replaced.real_addr);
-
-	void *addr = mmap((void *)map_at, region_size, prot, flags, fd, 0);
+	void *addr = raw_mmap((void *)map_at, region_size, prot, flags, fd, 0);
 
 	if (addr == MAP_FAILED) {
 		int err = errno;
 
+		if (fixed && replace < region_size)
+			raw_munmap((void *)(map_at + replace),
+				   region_size - replace);
 		real->shmdt(real_addr);
 		shim_log_once(SHIM_REASON_REGION_ATTACH_FAILED, SHIM_LOG_ERROR,
 			      "shmat(%d) of region %s failed: mmap: %s",
@@ -144,6 +202,11 @@ static void *attach_backed(int shmid, int fd, uint64_t region_size,
 		/* An occupied fixed address is EINVAL for shmat, as in the kernel. */
 		return fail_attach(err == EEXIST ? EINVAL : ENOMEM);
 	}
+
+	/* SHM_REMAP over our own attachment: it is gone now that we mapped over it. */
+	while (fixed && (shmflg & SHM_REMAP) &&
+	       attach_table_take_overlapping(map_at, region_size, &replaced))
+		real->shmdt(replaced.real_addr);
 
 	struct shim_attachment entry = {
 		.region_addr = addr,
@@ -283,23 +346,20 @@ void *sysv_shmat(int shmid, const void *shmaddr, int shmflg)
 	}
 
 	uintptr_t map_at = 0;
+	bool fixed = false;
+	int plan_err = shim_plan_attach_address((uintptr_t)shmaddr, shmflg,
+						SHMLBA, ms->alignment, &fixed,
+						&map_at, why, sizeof(why));
 
-	if (shmaddr) {
-		int err = shim_plan_attach_address((uintptr_t)shmaddr, shmflg,
-						   SHMLBA, ms->alignment,
-						   &map_at, why, sizeof(why));
-
-		if (err) {
-			close(fd);
-			shim_log_once(SHIM_REASON_ADDRESS_UNALIGNED, SHIM_LOG_ERROR,
-				      "shmat(%d) fails with EINVAL: %s",
-				      shmid, why);
-			return fail_attach(err);
-		}
+	if (plan_err) {
+		close(fd);
+		shim_log_once(SHIM_REASON_ADDRESS_UNALIGNED, SHIM_LOG_ERROR,
+			      "shmat(%d) fails with EINVAL: %s", shmid, why);
+		return fail_attach(plan_err);
 	}
 
-	void *addr = attach_backed(shmid, fd, region_size, ms->alignment, map_at,
-				   shmflg, name);
+	void *addr = attach_backed(shmid, fd, region_size, ms->alignment, fixed,
+				   map_at, ds.shm_segsz, shmflg, name);
 	int err = errno;
 
 	close(fd);

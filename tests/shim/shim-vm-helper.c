@@ -34,6 +34,16 @@
  *                               same; prints "parent child"
  *   private-cycle SIZE          shmget(IPC_PRIVATE, SIZE), attach, detach,
  *                               IPC_SET, IPC_RMID; prints the id
+ *   remap-beside ID ADDR        maps a page of its own at ADDR + 1 GiB, then
+ *                               shmat(ID, ADDR, SHM_REMAP); prints "shmat: ok"
+ *                               or the errno, then "beside: intact" or what
+ *                               became of that page, then "stat: unchanged"
+ *                               or "stat: changed" (lpid, atime, dtime,
+ *                               nattch) if shmat failed
+ *   remap-again ID ADDR         shmat(ID, ADDR, 0), then shmat(ID, ADDR,
+ *                               SHM_REMAP) over it, writes through the second
+ *                               and reads through a fresh attachment;
+ *                               prints "first second data" or what failed
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -214,6 +225,75 @@ static int cmd_attach(int id, uintptr_t addr, int flags)
 	if (p == (void *)-1)
 		return die("shmat");
 	printf("ok\n");
+	return 0;
+}
+
+static sigjmp_buf beside_jump;
+
+static void on_beside_fault(int sig)
+{
+	siglongjmp(beside_jump, sig);
+}
+
+/* The IPC_STAT fields an attach or detach changes. */
+static int same_attach_stat(const struct shmid_ds *a, const struct shmid_ds *b)
+{
+	return a->shm_lpid == b->shm_lpid && a->shm_atime == b->shm_atime &&
+	       a->shm_dtime == b->shm_dtime && a->shm_nattch == b->shm_nattch;
+}
+
+static int cmd_remap_beside(int id, uintptr_t addr)
+{
+	volatile char *beside = (char *)(addr + (1UL << 30));
+	struct shmid_ds before, after;
+	void *p, *got;
+	int sig;
+
+	got = mmap((void *)beside, 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (got != beside)
+		return die("mmap beside");
+	beside[0] = 'b';
+	if (shmctl(id, IPC_STAT, &before) != 0)
+		return die("IPC_STAT");
+	/* The kernel's IPC_STAT times count seconds: a change must show */
+	sleep(1);
+	p = shmat(id, (void *)addr, SHM_REMAP);
+	if (p == (void *)-1)
+		printf("shmat: %s\n", errname(errno));
+	else
+		printf("shmat: ok\n");
+	signal(SIGSEGV, on_beside_fault);
+	signal(SIGBUS, on_beside_fault);
+	sig = sigsetjmp(beside_jump, 1);
+	if (sig)
+		printf("beside: %s\n", sig == SIGSEGV ? "SIGSEGV" : "SIGBUS");
+	else
+		printf("beside: %s\n", beside[0] == 'b' ? "intact" : "replaced");
+	if (p == (void *)-1) {
+		if (shmctl(id, IPC_STAT, &after) != 0)
+			return die("IPC_STAT");
+		printf("stat: %s\n", same_attach_stat(&before, &after) ?
+		       "unchanged" : "changed");
+	}
+	return 0;
+}
+
+static int cmd_remap_again(int id, uintptr_t addr)
+{
+	volatile char *first, *second, *check;
+
+	first = shmat(id, (void *)addr, 0);
+	if (first == (void *)-1)
+		return die("first shmat");
+	second = shmat(id, (void *)addr, SHM_REMAP);
+	if (second == (void *)-1)
+		return die("second shmat");
+	second[0] = 'r';
+	check = shmat(id, NULL, SHM_RDONLY);
+	if (check == (void *)-1)
+		return die("third shmat");
+	printf("first second %s\n", check[0] == 'r' ? "data" : "lost");
 	return 0;
 }
 
@@ -554,6 +634,12 @@ int main(int argc, char **argv)
 		return cmd_attach((int)number(argv[2]),
 				  argc > 3 ? (uintptr_t)strtoull(argv[3], NULL, 0) : 0,
 				  argc > 4 ? (int)number(argv[4]) : 0);
+	if (!strcmp(cmd, "remap-beside") && argc == 4)
+		return cmd_remap_beside((int)number(argv[2]),
+					(uintptr_t)strtoull(argv[3], NULL, 0));
+	if (!strcmp(cmd, "remap-again") && argc == 4)
+		return cmd_remap_again((int)number(argv[2]),
+				       (uintptr_t)strtoull(argv[3], NULL, 0));
 	if (!strcmp(cmd, "fork-nattch") && argc == 3)
 		return cmd_fork_nattch((int)number(argv[2]));
 	if (!strcmp(cmd, "chmod") && argc == 4)

@@ -569,20 +569,45 @@ START_TEST(plan_attach_address)
 {
 	uintptr_t at;
 	char why[160];
+	bool fixed;
 
 	ck_assert_int_eq(shim_plan_attach_address(ALIGN_512G, 0, 4096, ALIGN_512G,
-						  &at, why, sizeof(why)), 0);
+						  &fixed, &at, why, sizeof(why)), 0);
+	ck_assert(fixed);
 	ck_assert_uint_eq(at, ALIGN_512G);
 	ck_assert_int_eq(shim_plan_attach_address(ALIGN_512G + 5, SHM_RND, 4096,
-						  ALIGN_512G, &at, why, sizeof(why)), 0);
+						  ALIGN_512G, &fixed, &at, why,
+						  sizeof(why)), 0);
 	ck_assert_uint_eq(at, ALIGN_512G);
 	ck_assert_int_eq(shim_plan_attach_address(ALIGN_512G + 5, 0, 4096, ALIGN_512G,
-						  &at, why, sizeof(why)), EINVAL);
+						  &fixed, &at, why, sizeof(why)),
+			 EINVAL);
 	ck_assert_msg(strstr(why, "SHMLBA"), "%s", why);
 	ck_assert_int_eq(shim_plan_attach_address(0x7f0000000000 + 4096, 0, 4096,
-						  ALIGN_512G, &at, why, sizeof(why)),
+						  ALIGN_512G, &fixed, &at, why,
+						  sizeof(why)),
 			 EINVAL);
 	ck_assert_msg(strstr(why, "alignment"), "%s", why);
+
+	/* No address: anywhere, unless SHM_REMAP asks for one */
+	ck_assert_int_eq(shim_plan_attach_address(0, SHM_RND, 4096, ALIGN_512G,
+						  &fixed, &at, why, sizeof(why)), 0);
+	ck_assert(!fixed);
+	ck_assert_int_eq(shim_plan_attach_address(0, SHM_REMAP, 4096, ALIGN_512G,
+						  &fixed, &at, why, sizeof(why)),
+			 EINVAL);
+	ck_assert_msg(strstr(why, "SHM_REMAP"), "%s", why);
+	/* CVE-2017-5669: SHM_RND may not round down to page 0 for SHM_REMAP */
+	ck_assert_int_eq(shim_plan_attach_address(1, SHM_RND | SHM_REMAP, 4096,
+						  ALIGN_512G, &fixed, &at, why,
+						  sizeof(why)),
+			 EINVAL);
+	ck_assert_msg(strstr(why, "null"), "%s", why);
+	/* Without SHM_REMAP the kernel tries address 0, and so do we */
+	ck_assert_int_eq(shim_plan_attach_address(1, SHM_RND, 4096, ALIGN_512G,
+						  &fixed, &at, why, sizeof(why)), 0);
+	ck_assert(fixed);
+	ck_assert_uint_eq(at, 0);
 }
 END_TEST
 

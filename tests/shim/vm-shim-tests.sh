@@ -331,6 +331,32 @@ else
 		"$(helper attach "$id" $((align * 128)))"
 fi
 
+# The kernel's answers for SHM_REMAP (shmat(2), CVE-2017-5669): the same
+# program without the shim is the reference.
+shm_rnd=8192 shm_remap=16384
+expect "shmat(NULL, SHM_REMAP): EINVAL, as the kernel answers" \
+	"$("$work/helper" attach "$id" 0 $shm_remap)" \
+	"$(helper attach "$id" 0 $shm_remap)"
+expect "shmat((void *)1, SHM_RND|SHM_REMAP): EINVAL, as the kernel answers" \
+	"$("$work/helper" attach "$id" 1 $((shm_rnd | shm_remap)))" \
+	"$(helper attach "$id" 1 $((shm_rnd | shm_remap)))"
+if [ "$fake" = 1 ]; then
+	skip "SHM_REMAP replaces no mapping beyond the segment" "fake msharefs"
+else
+	# The kernel maps the segment's 256 MiB over ADDR and leaves the page
+	# 1 GiB further alone; the region would span 512 GiB there, so the
+	# shim refuses before it attaches, and changes nothing.
+	expect "SHM_REMAP without the shim: the segment mapped, the page beside it intact" \
+		"shmat: ok beside: intact" \
+		"$("$work/helper" remap-beside "$id" $((align * 130)) | tr '\n' ' ' | sed 's/ $//')"
+	expect "SHM_REMAP with the shim replaces no mapping beyond the segment and leaves IPC_STAT as it was" \
+		"shmat: EINVAL beside: intact stat: unchanged" \
+		"$(helper remap-beside "$id" $((align * 130)) 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+	expect "SHM_REMAP over the process's own attachment at that address, as without the shim" \
+		"$("$work/helper" remap-again "$id" $((align * 132)))" \
+		"$(helper remap-again "$id" $((align * 132)))"
+fi
+
 # --- ipcmk ------------------------------------------------------------------
 mk=$(shim ipcmk -M 128M 2>&1)
 id6=$(printf '%s\n' "$mk" | sed -n 's/^Shared memory id: //p')
