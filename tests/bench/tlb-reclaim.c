@@ -33,9 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,7 +42,6 @@
 #include "mshare-region.h"
 
 #define EXIT_SKIP 77
-#define CGROUP_ROOT "/sys/fs/cgroup"
 #define MAX_PROCS 4096
 #define PAGE 4096UL
 
@@ -121,22 +118,9 @@ static void read_counters(const char *cgroup, struct counters *c)
 
 static bool make_cgroup(char *dir, size_t len, const char *what)
 {
-	if (access(CGROUP_ROOT "/cgroup.controllers", R_OK) != 0 &&
-	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL) != 0)
-		return false;
-	if (!write_text_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
-		return false;
 	snprintf(dir, len, "%s/tlb-reclaim-%ld-%s", CGROUP_ROOT,
 		 (long)getpid(), what);
-	return mkdir(dir, 0755) == 0;
-}
-
-static bool join_cgroup(const char *dir)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	return write_text_file(path, "0");
+	return cgroup_memory_create(dir);
 }
 
 static void pin_to_cpu(int cpu)
@@ -315,7 +299,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Charged to the pages' cgroup: what its memory.reclaim reclaims */
-	if (!join_cgroup(pages_cg)) {
+	if (!cgroup_join(pages_cg)) {
 		fprintf(stderr, "tlb-reclaim: cannot join %s\n", pages_cg);
 		return 2;
 	}
@@ -323,7 +307,7 @@ int main(int argc, char **argv)
 		perror("tlb-reclaim: pwrite");
 		return 2;
 	}
-	if (!join_cgroup(att_cg)) {
+	if (!cgroup_join(att_cg)) {
 		fprintf(stderr, "tlb-reclaim: cannot join %s\n", att_cg);
 		return 2;
 	}
@@ -407,7 +391,7 @@ int main(int argc, char **argv)
 	close(memfd);
 	if (region_fd >= 0)
 		close(region_fd);
-	join_cgroup(CGROUP_ROOT);
+	cgroup_join(CGROUP_ROOT);
 	rmdir(att_cg);
 	rmdir(pages_cg);
 	if (!ok)

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Readers for /proc numbers; see mshare-procfs.h. */
+/* Readers for /proc numbers, and writers; see mshare-procfs.h. */
 #include "mshare-procfs.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -150,4 +152,27 @@ bool write_text_file(const char *path, const char *text)
 	ok = write(fd, text, (size_t)len) == len;
 	close(fd);
 	return ok;
+}
+
+const char *cgroup_memory_setup(void)
+{
+	if (access(CGROUP_ROOT "/cgroup.controllers", R_OK) != 0 &&
+	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL) != 0)
+		return "no cgroup2 file system (CONFIG_CGROUPS)";
+	if (!write_text_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+		return "no memory controller (CONFIG_MEMCG)";
+	return NULL;
+}
+
+bool cgroup_memory_create(const char *dir)
+{
+	return !cgroup_memory_setup() && mkdir(dir, 0755) == 0;
+}
+
+bool cgroup_join(const char *dir)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	return write_text_file(path, "0");
 }

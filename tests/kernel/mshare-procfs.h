@@ -2,8 +2,8 @@
 /*
  * Readers for the /proc numbers the tests use as evidence: a process's VmPTE
  * and VmRSS, the system's PageTables and MemFree, huge page settings, and the
- * /proc/self/maps line of an address; and one writer for the knobs of /proc,
- * /sys and cgroup files.
+ * /proc/self/maps line of an address; one writer for the knobs of /proc,
+ * /sys and cgroup files, and the memory cgroups the tests make with it.
  */
 #ifndef MSHARE_PROCFS_H
 #define MSHARE_PROCFS_H
@@ -48,5 +48,24 @@ int find_hugetlbfs_mount(char *dir, size_t dirlen);
 
 /* Writes TEXT to the file at PATH in one write(); false if that failed. */
 bool write_text_file(const char *path, const char *text);
+
+/* Where the tests find (or mount) the cgroup2 hierarchy. */
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/*
+ * Readies CGROUP_ROOT for memory cgroups: mounts cgroup2 there if it is not
+ * mounted yet, and enables the memory controller for the root's children.
+ * Returns NULL, or why that failed (fit for a skip message).
+ */
+const char *cgroup_memory_setup(void);
+
+/*
+ * Makes the memory cgroup DIR, a directory under CGROUP_ROOT, after
+ * cgroup_memory_setup(); false if either failed.
+ */
+bool cgroup_memory_create(const char *dir);
+
+/* Moves the calling process into the cgroup DIR; false if that failed. */
+bool cgroup_join(const char *dir);
 
 #endif /* MSHARE_PROCFS_H */

@@ -47,9 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,7 +59,6 @@
 #define EXIT_SKIP 77
 #define RECORD_SIZE 64
 #define MAX_WORKERS 16
-#define CGROUP_ROOT "/sys/fs/cgroup"
 #define KSM_RUN "/sys/kernel/mm/ksm/run"
 #define NUMA_BALANCING "/proc/sys/kernel/numa_balancing"
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
@@ -255,28 +252,16 @@ static void worker(int fd, size_t align, uint64_t records, int w, int k,
 /* A memory cgroup for this run, or "" when there is none. */
 static void make_cgroup(char *dir, size_t len)
 {
-	dir[0] = '\0';
-	if (geteuid() != 0)
-		return;
-	if (access(CGROUP_ROOT "/cgroup.controllers", R_OK) != 0 &&
-	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL) != 0)
-		return;
-	if (!write_text_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
-		return;
 	snprintf(dir, len, "%s/mshare-torture-%ld", CGROUP_ROOT,
 		 (long)getpid());
-	if (mkdir(dir, 0755) != 0)
+	if (geteuid() != 0 || !cgroup_memory_create(dir))
 		dir[0] = '\0';
 }
 
 static void join_cgroup(const char *dir)
 {
-	char path[512];
-
-	if (!dir[0])
-		return;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	(void)write_text_file(path, "0");
+	if (dir[0])
+		(void)cgroup_join(dir);
 }
 
 /* Writes TEXT to a kernel knob, keeping its old value in OLD; false if absent. */

@@ -12,11 +12,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CGROUP_ROOT "/sys/fs/cgroup"
 #define LIMIT (32UL << 20)
 #define POPULATE (256UL << 20)
 
@@ -55,16 +53,9 @@ static long keyed_value(const char *dir, const char *name, const char *key)
 static bool make_cgroup(const char *test, char *dir, size_t len)
 {
 	const char *want = getenv("MSHARE_EXPECT_MEMCG");
+	const char *why = geteuid() != 0 ? "needs root" : cgroup_memory_setup();
 	char limit[32];
-	const char *why = NULL;
 
-	if (geteuid() != 0)
-		why = "needs root";
-	else if (access(CGROUP_ROOT "/cgroup.controllers", R_OK) != 0 &&
-		 mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL) != 0)
-		why = "no cgroup2 file system (CONFIG_CGROUPS)";
-	else if (!write_file(CGROUP_ROOT, "cgroup.subtree_control", "+memory"))
-		why = "no memory controller (CONFIG_MEMCG)";
 	if (why) {
 		ck_assert_msg(!want || strcmp(want, "1") != 0 || geteuid() != 0,
 			      "booted to test memory cgroups, but: %s", why);
@@ -95,7 +86,7 @@ static int populate_in_cgroup(const char *dir, int region_fd, size_t align)
 	if (pid == 0) {
 		unsigned char *p;
 
-		if (!write_file(dir, "cgroup.procs", "0"))
+		if (!cgroup_join(dir))
 			_exit(3);
 		if (region_fd >= 0)
 			p = mmap(NULL, align, PROT_READ | PROT_WRITE,
@@ -239,7 +230,7 @@ START_TEST(cgroup_reclaim_flushes_running_attacher)
 	populate = fork();
 	ck_assert_int_ge(populate, 0);
 	if (populate == 0) {
-		if (!write_file(dir, "cgroup.procs", "0"))
+		if (!cgroup_join(dir))
 			_exit(3);
 		*page = 0;
 		_exit(0);
