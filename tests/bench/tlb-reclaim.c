@@ -123,15 +123,6 @@ static bool make_cgroup(char *dir, size_t len, const char *what)
 	return cgroup_memory_create(dir);
 }
 
-static void pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	(void)sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* Every CPU but the first, or the only one. */
 static void pin_away_from_first(int cpus)
 {
@@ -345,7 +336,7 @@ int main(int argc, char **argv)
 		unsigned long running = 0;
 		long rss_kb = 0, kb;
 
-		pin_to_cpu(0);
+		(void)pin_to_cpu(0);
 		sleep(1);
 		for (i = 0; i < procs; i++) {
 			bool r = false;

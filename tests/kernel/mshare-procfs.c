@@ -2,7 +2,9 @@
 /* Readers for /proc numbers, and writers; see mshare-procfs.h. */
 #include "mshare-procfs.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,4 +177,13 @@ bool cgroup_join(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	return write_text_file(path, "0");
+}
+
+int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -errno;
 }

@@ -3,7 +3,8 @@
  * Readers for the /proc numbers the tests use as evidence: a process's VmPTE
  * and VmRSS, the system's PageTables and MemFree, huge page settings, and the
  * /proc/self/maps line of an address; one writer for the knobs of /proc,
- * /sys and cgroup files, and the memory cgroups the tests make with it.
+ * /sys and cgroup files, and the memory cgroups the tests make with it;
+ * and the pinning of a process to a CPU.
  */
 #ifndef MSHARE_PROCFS_H
 #define MSHARE_PROCFS_H
@@ -67,5 +68,8 @@ bool cgroup_memory_create(const char *dir);
 
 /* Moves the calling process into the cgroup DIR; false if that failed. */
 bool cgroup_join(const char *dir);
+
+/* Restricts the calling thread to CPU.  Returns 0, or -errno. */
+int pin_to_cpu(int cpu);
 
 #endif /* MSHARE_PROCFS_H */

@@ -145,16 +145,6 @@ START_TEST(cgroup_memory_max_holds_for_region_memory)
 }
 END_TEST
 
-static void pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ck_assert_msg(sched_setaffinity(0, sizeof(set), &set) == 0,
-		      "sched_setaffinity(CPU %d): %s", cpu, strerror(errno));
-}
-
 /* Shared by the test and its writer */
 struct stale_writer {
 	volatile uint64_t last;
@@ -170,11 +160,8 @@ static void stale_writer_run(volatile uint64_t *page,
 			     struct stale_writer *state)
 {
 	uint64_t v = 0;
-	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET(1, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+	if (pin_to_cpu(1) != 0)
 		_exit(3);
 	while (!state->stop) {
 		*page = ++v;
@@ -201,7 +188,7 @@ START_TEST(cgroup_reclaim_flushes_running_attacher)
 	struct stale_writer *state;
 	volatile uint64_t *page;
 	pid_t populate, writer;
-	int fd, status, round;
+	int fd, status, round, err;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
 		st_skip(test, "needs two CPUs");
@@ -238,7 +225,9 @@ START_TEST(cgroup_reclaim_flushes_running_attacher)
 	ck_assert_int_eq(waitpid(populate, &status, 0), populate);
 	ck_assert_int_eq(status, 0);
 
-	pin_to_cpu(0);
+	err = pin_to_cpu(0);
+	ck_assert_msg(err == 0, "sched_setaffinity(CPU 0): %s",
+		      strerror(-err));
 	writer = fork();
 	ck_assert_int_ge(writer, 0);
 	if (writer == 0)
