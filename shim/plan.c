@@ -27,6 +27,7 @@ const char *shim_reason_text(enum shim_reason reason)
 	case SHIM_REASON_REGION_FOREIGN: return "a file under the region's name is not the creator's region";
 	case SHIM_REASON_REGION_ATTACH_FAILED: return "the msharefs region could not be attached";
 	case SHIM_REASON_ADDRESS_UNALIGNED: return "a backed segment can only be attached at a multiple of the msharefs alignment";
+	case SHIM_REASON_ADDRESS_OCCUPIED: return "something else is mapped where the backed segment's region would be attached";
 	case SHIM_REASON_TABLE_FULL: return "the attachment table is full";
 	case SHIM_REASON_CREATOR_STALLED: return "the creator did not finish the region in time";
 	case SHIM_REASON_SEGMENT_UNBACKED: return "the segment was created without an msharefs region";

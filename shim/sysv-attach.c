@@ -165,7 +165,7 @@ static void *attach_backed(int shmid, int fd, uint64_t region_size,
 		int err = reserve_fixed(map_at, region_size, replace);
 
 		if (err) {
-			shim_log_once(SHIM_REASON_ADDRESS_UNALIGNED, SHIM_LOG_ERROR,
+			shim_log_once(SHIM_REASON_ADDRESS_OCCUPIED, SHIM_LOG_ERROR,
 				      "shmat(%d) at %p fails with %s: the region's %llu bytes there are not free beyond the %llu that shmat may replace",
 				      shmid, (void *)map_at, shim_errno_text(err),
 				      (unsigned long long)region_size,

@@ -611,6 +611,28 @@ START_TEST(plan_attach_address)
 }
 END_TEST
 
+/*
+ * Each reason has its own log-once slot and says something of its own:
+ * two causes under one reason would hide the second one's line.
+ */
+START_TEST(reason_texts_are_distinct)
+{
+	for (int r = 0; r < SHIM_REASON_COUNT; r++) {
+		const char *text = shim_reason_text((enum shim_reason)r);
+
+		ck_assert_msg(strcmp(text, "unknown reason") != 0,
+			      "reason %d has no text", r);
+		for (int o = 0; o < r; o++) {
+			const char *other = shim_reason_text((enum shim_reason)o);
+
+			ck_assert_msg(strcmp(text, other) != 0,
+				      "reasons %d and %d both say \"%s\"", o,
+				      r, text);
+		}
+	}
+}
+END_TEST
+
 /* ---- region names ---------------------------------------------------------- */
 
 START_TEST(region_names)
@@ -812,6 +834,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, plan_unbacked_attach_may_refuse);
 	tcase_add_test(tc, plan_shmget_creates_unbacked);
 	tcase_add_test(tc, plan_attach_address);
+	tcase_add_test(tc, reason_texts_are_distinct);
 	tcase_add_test(tc, region_names);
 	tcase_add_test(tc, region_validation);
 	suite_add_tcase(s, tc);
