@@ -9,7 +9,6 @@
 #include "selftest.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/io_uring.h>
 #include <sched.h>
 #include <stdio.h>
@@ -28,26 +27,6 @@
 #define PR_MDWE_REFUSE_EXEC_GAIN 1
 #endif
 
-#define NOBODY 65534
-
-/* mov $42, %eax; ret */
-static const unsigned char code_ret42[] = { 0xb8, 0x2a, 0, 0, 0, 0xc3 };
-
-static int become_nobody(void)
-{
-	if (setgroups(0, NULL) != 0 || setresgid(NOBODY, NOBODY, NOBODY) != 0 ||
-	    setresuid(NOBODY, NOBODY, NOBODY) != 0)
-		return -1;
-	return 0;
-}
-
-/* Child: calls the code at ARG; exits 0 if it ran and returned 42. */
-static int call_code(void *arg)
-{
-	int (*fn)(void) = (int (*)(void))arg;
-
-	return fn() == 42 ? 0 : 20;
-}
 
 /*
  * The same after a read has linked the P4D entry: then only the entry's NX
@@ -55,9 +34,9 @@ static int call_code(void *arg)
  */
 static int read_then_call_code(void *arg)
 {
-	if (*(volatile unsigned char *)arg != code_ret42[0])
+	if (*(volatile unsigned char *)arg != st_code_ret42[0])
 		return 21;
-	return call_code(arg);
+	return st_call_code(arg);
 }
 
 static void drop(const char *path, int fd)
@@ -95,7 +74,7 @@ static int other_writer_main(void *arg)
 	unsigned char *p;
 	int fd, ufd;
 
-	if (become_nobody() != 0)
+	if (st_become_nobody() != 0)
 		return 10;
 	fd = open(w->sized, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -134,7 +113,7 @@ START_TEST(rights_other_writer_gets_data_only)
 	if (geteuid() != 0) {
 		st_skip("rights_other_writer_gets_data_only",
 			"needs root to switch to uid %d (running as uid %ld)",
-			NOBODY, (long)geteuid());
+			ST_NOBODY, (long)geteuid());
 		return;
 	}
 	fd = st_region_anon(sized, "other-writer", ST_PAGE);
@@ -146,7 +125,7 @@ START_TEST(rights_other_writer_gets_data_only)
 
 	status = run_child(other_writer_main, &w);
 	ck_assert_msg(exited_ok(status),
-		      "uid %d with write access set a region up: %s", NOBODY,
+		      "uid %d with write access set a region up: %s", ST_NOBODY,
 		      describe_status(status, buf, sizeof(buf)));
 	ck_assert_int_eq(probe_access(p, false), 0);
 	ck_assert_int_eq(p[0], 0x77);
@@ -204,7 +183,7 @@ static int code_region(char *path, const char *tag)
 	ST_ASSERT_RC(mshare_map_anon(fd, 0, ST_PAGE,
 				     PROT_READ | PROT_WRITE | PROT_EXEC), 0);
 	w = st_attach(fd, PROT_READ | PROT_WRITE);
-	memcpy(w, code_ret42, sizeof(code_ret42));
+	memcpy(w, st_code_ret42, sizeof(st_code_ret42));
 	ck_assert_int_eq(munmap(w, st_align()), 0);
 	return fd;
 }
@@ -227,7 +206,7 @@ static void expect_exec_by(int (*fn)(void *), void *code, bool runs,
 /* On first access (the linking fault), then after a read linked it. */
 static void expect_exec(void *code, bool runs, const char *what)
 {
-	expect_exec_by(call_code, code, runs, what);
+	expect_exec_by(st_call_code, code, runs, what);
 	expect_exec_by(read_then_call_code, code, runs, what);
 }
 
@@ -247,7 +226,7 @@ START_TEST(rights_exec_follows_attachment)
 	/* The region's own mapping without PROT_EXEC: never runs. */
 	ST_ASSERT_RC(mshare_map_anon(fd, ST_PAGE, ST_PAGE,
 				     PROT_READ | PROT_WRITE), 0);
-	memcpy(rw + ST_PAGE, code_ret42, sizeof(code_ret42));
+	memcpy(rw + ST_PAGE, st_code_ret42, sizeof(st_code_ret42));
 	expect_exec(rx + ST_PAGE, false, "PROT_EXEC attachment of a data page");
 
 	munmap(rw, st_align());
@@ -326,7 +305,7 @@ START_TEST(rights_exec_noexec_mount)
 					   PROT_READ | PROT_EXEC),
 			     st_align(), EPERM);
 	p = st_attach(fd, PROT_READ | PROT_WRITE);
-	memcpy(p, code_ret42, sizeof(code_ret42));
+	memcpy(p, st_code_ret42, sizeof(st_code_ret42));
 	expect_exec(p, false, "attachment on a noexec mount");
 	munmap(p, st_align());
 	drop(path, fd);
@@ -485,7 +464,7 @@ static int squatter_main(void *arg)
 	const char *dir = arg;
 	char path[ST_PATH_MAX];
 
-	if (become_nobody() != 0)
+	if (st_become_nobody() != 0)
 		return 10;
 	snprintf(path, sizeof(path), "%s/region", dir);
 	if (open(path, O_RDONLY | O_CLOEXEC) != -1 || errno != EACCES)
@@ -537,7 +516,7 @@ START_TEST(rights_private_directory)
 		status = run_child(squatter_main, dir);
 		ck_assert_msg(exited_ok(status),
 			      "uid %d in a 0700 directory of root's: %s",
-			      NOBODY, describe_status(status, buf, sizeof(buf)));
+			      ST_NOBODY, describe_status(status, buf, sizeof(buf)));
 	} else {
 		st_skip("rights_private_directory",
 			"the other-uid part needs root (running as uid %ld)",
@@ -562,8 +541,8 @@ START_TEST(rights_mount_options_and_remount)
 	private_mount(dir, sizeof(dir), 0, "mode=0700,uid=65534,gid=65534");
 	ck_assert_int_eq(stat(dir, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0700);
-	ck_assert_uint_eq(st.st_uid, NOBODY);
-	ck_assert_uint_eq(st.st_gid, NOBODY);
+	ck_assert_uint_eq(st.st_uid, ST_NOBODY);
+	ck_assert_uint_eq(st.st_gid, ST_NOBODY);
 
 	/* A remount changes what it names, and only that. */
 	ST_ASSERT_SYSCALL_OK(mount(NULL, dir, NULL, MS_REMOUNT,
@@ -571,7 +550,7 @@ START_TEST(rights_mount_options_and_remount)
 	ck_assert_int_eq(stat(dir, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0750);
 	ck_assert_uint_eq(st.st_uid, 0);
-	ck_assert_uint_eq(st.st_gid, NOBODY);
+	ck_assert_uint_eq(st.st_gid, ST_NOBODY);
 	umount2(dir, MNT_DETACH);
 }
 END_TEST

@@ -3,6 +3,7 @@
 #include "selftest.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,4 +182,43 @@ void st_check_fixed_file_stays(const char *name)
 	ck_assert_int_eq(unlink(other), 0);
 	close(fd);
 	ck_assert_int_eq(access(path, R_OK), 0);
+}
+
+void st_smaps_field(const void *addr, const char *field, char *value,
+		    size_t len)
+{
+	char line[512];
+	unsigned long start, end;
+	bool in_vma = false;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	ck_assert_ptr_nonnull(f);
+	value[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		/* A VMA's first line: "start-end perms ..." */
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			in_vma = start == (unsigned long)addr;
+		if (in_vma && strncmp(line, field, strlen(field)) == 0) {
+			snprintf(value, len, "%s", line + strlen(field));
+			break;
+		}
+	}
+	fclose(f);
+}
+
+int st_become_nobody(void)
+{
+	if (setgroups(0, NULL) != 0 || setresgid(ST_NOBODY, ST_NOBODY, ST_NOBODY) != 0 ||
+	    setresuid(ST_NOBODY, ST_NOBODY, ST_NOBODY) != 0)
+		return -1;
+	return 0;
+}
+
+const unsigned char st_code_ret42[6] = { 0xb8, 0x2a, 0, 0, 0, 0xc3 };
+
+int st_call_code(void *arg)
+{
+	int (*fn)(void) = (int (*)(void))arg;
+
+	return fn() == 42 ? 0 : 20;
 }

@@ -54,6 +54,7 @@ void register_killable_tests(void);
 void register_numa_tests(void);
 void register_fault_tests(void);
 void register_cgroup_tests(void);
+void register_sysv_tests(void);
 
 /* Prefix "st-<runner pid>-" that marks regions of this run for cleanup. */
 extern pid_t st_runner_pid;
@@ -94,6 +95,19 @@ int st_tmpfile(char *path, const char *tag, off_t size);
 #define ST_SKIP_LOG "skips.log"
 void st_skip(const char *test, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The rest of the line FIELD ("VmFlags:", "Rss:") of ADDR's VMA in smaps. */
+void st_smaps_field(const void *addr, const char *field, char *value,
+		    size_t len);
+
+/* Drops to uid and gid 65534 with no groups; 0 or -1. */
+#define ST_NOBODY 65534
+int st_become_nobody(void);
+
+/* Code that returns 42 (mov $42, %eax; ret), and a child that calls ARG: */
+/* exit 0 if it ran and returned 42. */
+extern const unsigned char st_code_ret42[6];
+int st_call_code(void *arg);
 
 /* Fills LEN bytes with a pattern that depends on SEED and the position. */
 void fill_pattern(void *p, size_t len, uint32_t seed);
