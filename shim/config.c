@@ -25,6 +25,7 @@ enum variable {
 	VAR_FILES,
 	VAR_ANON,
 	VAR_SYSLOG,
+	VAR_SYSV,
 	VAR_COUNT
 };
 
@@ -39,6 +40,7 @@ static const char *const variable_names[VAR_COUNT] = {
 	[VAR_FILES] = "MSHARE_SHIM_FILES",
 	[VAR_ANON] = "MSHARE_SHIM_ANON",
 	[VAR_SYSLOG] = "MSHARE_SHIM_SYSLOG",
+	[VAR_SYSV] = "MSHARE_SHIM_SYSV",
 };
 
 #define CONFIG_FILE_MAX 16384
@@ -190,6 +192,19 @@ static bool parse_mode(const char *v, enum shim_mode *mode)
 	return true;
 }
 
+static bool parse_sysv_tables(const char *v, enum shim_sysv_tables *tables)
+{
+	if (strcmp(v, "auto") == 0)
+		*tables = SHIM_SYSV_AUTO;
+	else if (strcmp(v, "kernel") == 0)
+		*tables = SHIM_SYSV_KERNEL;
+	else if (strcmp(v, "regions") == 0)
+		*tables = SHIM_SYSV_REGIONS;
+	else
+		return false;
+	return true;
+}
+
 static bool parse_log_level(const char *v, enum shim_log_level *level)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -329,6 +344,12 @@ static bool apply(struct shim_config *config, enum variable var,
 		}
 		return copy_path(v, config->syslog_socket,
 				 sizeof(config->syslog_socket), why, why_size);
+	case VAR_SYSV:
+		if (parse_sysv_tables(v, &config->sysv_tables))
+			return true;
+		shim_format(why, why_size,
+			    "unknown SysV page-table sharing (use auto, kernel or regions)");
+		return false;
 	case VAR_COUNT:
 		break;
 	}

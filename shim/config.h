@@ -22,6 +22,13 @@ enum shim_mode {
 	SHIM_MODE_STRICT,	/* back what is configured, else fail the call */
 };
 
+/* How configured SysV segments share page tables (MSHARE_SHIM_SYSV). */
+enum shim_sysv_tables {
+	SHIM_SYSV_AUTO,		/* the kernel's where it has them, else regions */
+	SHIM_SYSV_KERNEL,	/* only shmat(SHM_SHARE_MMU) */
+	SHIM_SYSV_REGIONS,	/* only the shim's msharefs regions */
+};
+
 enum shim_log_level {
 	SHIM_LOG_ERROR,
 	SHIM_LOG_WARN,
@@ -43,6 +50,7 @@ enum shim_log_level {
 
 struct shim_config {
 	enum shim_mode mode;
+	enum shim_sysv_tables sysv_tables;
 	enum shim_log_level log_level;
 	struct shim_keylist shm;
 	uint64_t min_size;

@@ -163,6 +163,8 @@ static void set_up(void)
 		config->log_level = SHIM_LOG_WARN;
 	if (config->mode == SHIM_MODE_OFF)
 		return;
+	shim_state.sysv_path = shim_plan_sysv_path(config,
+						   sysv_kernel_share_mmu() >= 0);
 	find_progname(shim_state.progname, sizeof(shim_state.progname));
 	shim_log_init(config->log_level, config->log_file, shim_state.progname);
 	shim_log_syslog_init(config->syslog_socket);

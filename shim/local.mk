@@ -36,6 +36,7 @@ shim_libmshare_shim_la_SOURCES = \
 	shim/sysv-common.h \
 	shim/sysv-control.c \
 	shim/sysv-create.c \
+	shim/sysv-kernel.c \
 	shim/sysv.h \
 	shim/uncancellable.c shim/uncancellable.h
 shim_libmshare_shim_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -pthread

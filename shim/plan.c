@@ -36,6 +36,8 @@ const char *shim_reason_text(enum shim_reason reason)
 	case SHIM_REASON_MMAP_TABLE_FULL: return "the backed-mapping table is full";
 	case SHIM_REASON_MMAP_UNSUPPORTED: return "the operation cannot be applied to a backed anonymous mapping";
 	case SHIM_REASON_ADDRESS_SPACE: return "the attachments would leave the program too little address space";
+	case SHIM_REASON_KERNEL_SHARING_OFF: return "kernel.shm_share_mmu is 0: the kernel shares no SysV page tables";
+	case SHIM_REASON_NO_SHARE_MMU: return "MSHARE_SHIM_SYSV=kernel, and this kernel has no shmat(SHM_SHARE_MMU) (no kernel.shm_share_mmu)";
 	case SHIM_REASON_COUNT: break;
 	}
 	return "unknown reason";
@@ -100,6 +102,29 @@ bool shim_plan_unbacked_attach_may_refuse(const struct shim_config *config)
 {
 	/* Any key may be listed and any size reach MIN_SIZE: only the mode tells. */
 	return config->mode == SHIM_MODE_STRICT;
+}
+
+bool shim_plan_share_mmu(const struct shim_config *config, key_t key,
+			 uint64_t segsz)
+{
+	return shim_keylist_matches(&config->shm, key) &&
+	       segsz >= config->min_size;
+}
+
+enum shim_sysv_path shim_plan_sysv_path(const struct shim_config *config,
+					bool kernel_has_share_mmu)
+{
+	switch (config->sysv_tables) {
+	case SHIM_SYSV_REGIONS:
+		return SHIM_SYSV_PATH_REGIONS;
+	case SHIM_SYSV_KERNEL:
+		return kernel_has_share_mmu ? SHIM_SYSV_PATH_KERNEL :
+					      SHIM_SYSV_PATH_NONE;
+	case SHIM_SYSV_AUTO:
+		break;
+	}
+	return kernel_has_share_mmu ? SHIM_SYSV_PATH_KERNEL :
+				      SHIM_SYSV_PATH_REGIONS;
 }
 
 bool shim_plan_shmget_creates_unbacked(const struct shim_config *config,

@@ -38,6 +38,8 @@ enum shim_reason {
 	SHIM_REASON_MMAP_TABLE_FULL,
 	SHIM_REASON_MMAP_UNSUPPORTED,
 	SHIM_REASON_ADDRESS_SPACE,
+	SHIM_REASON_KERNEL_SHARING_OFF,
+	SHIM_REASON_NO_SHARE_MMU,
 	SHIM_REASON_COUNT
 };
 
@@ -82,6 +84,23 @@ struct shim_decision shim_plan_unbacked_attach(const struct shim_config *config,
  * (IPC_STAT); otherwise it goes straight to the kernel.
  */
 bool shim_plan_unbacked_attach_may_refuse(const struct shim_config *config);
+
+/*
+ * On a kernel that shares a segment's page tables itself (shmat() with
+ * SHM_SHARE_MMU): does the shim ask it to for this segment?  Only the key
+ * and the size decide, as for a region.
+ */
+bool shim_plan_share_mmu(const struct shim_config *config, key_t key,
+			 uint64_t segsz);
+
+/* Which way SysV segments share tables, given what the kernel offers. */
+enum shim_sysv_path {
+	SHIM_SYSV_PATH_KERNEL,	/* shmat(SHM_SHARE_MMU) */
+	SHIM_SYSV_PATH_REGIONS,	/* msharefs regions made by the shim */
+	SHIM_SYSV_PATH_NONE,	/* kernel asked for, absent: unbacked */
+};
+enum shim_sysv_path shim_plan_sysv_path(const struct shim_config *config,
+					bool kernel_has_share_mmu);
 
 /*
  * shmget() that passes through: does it certainly create a new segment

@@ -12,6 +12,7 @@
 #include <sys/shm.h>
 
 #include "config.h"
+#include "plan.h"
 
 struct real_sysv {
 	int (*shmget)(key_t key, size_t size, int shmflg);
@@ -25,6 +26,7 @@ struct shim_state {
 	bool exe_selected;
 	char progname[64];	/* basename of /proc/self/exe */
 	struct real_sysv real;
+	enum shim_sysv_path sysv_path;	/* how SysV segments share tables */
 };
 
 extern struct shim_state shim_state;

@@ -250,6 +250,9 @@ static void *attach_unbacked(int shmid, const void *shmaddr, int shmflg,
 
 void *sysv_shmat(int shmid, const void *shmaddr, int shmflg)
 {
+	if (!sysv_uses_regions())
+		return sysv_kernel_shmat(shmid, shmaddr, shmflg);
+
 	const struct real_sysv *real = &shim_state.real;
 	struct shim_decision d = shim_plan_lookup(config(), shim_state.exe_selected);
 

@@ -27,6 +27,12 @@ static inline bool strict(void)
 	return config()->mode == SHIM_MODE_STRICT;
 }
 
+/* Segments share tables through the shim's regions (not the kernel's). */
+static inline bool sysv_uses_regions(void)
+{
+	return shim_state.sysv_path == SHIM_SYSV_PATH_REGIONS;
+}
+
 /* Logs the refusal of a strict-mode call whose configuration is unusable. */
 static inline void say_refused(const char *call)
 {

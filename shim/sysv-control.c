@@ -64,8 +64,12 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	const struct real_sysv *real = &shim_state.real;
 	struct shim_decision d = shim_plan_lookup(config(), shim_state.exe_selected);
 
-	/* Everything but removal and ownership changes is the kernel's alone. */
-	if (d.verdict != SHIM_CANDIDATE || (cmd != IPC_RMID && cmd != IPC_SET))
+	/*
+	 * Everything but removal and ownership changes is the kernel's alone,
+	 * and everything is when the kernel shares the tables.
+	 */
+	if (!sysv_uses_regions() || d.verdict != SHIM_CANDIDATE ||
+	    (cmd != IPC_RMID && cmd != IPC_SET))
 		return real->shmctl(shmid, cmd, buf);
 
 	struct msharefs_state probed;

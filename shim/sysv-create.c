@@ -180,6 +180,9 @@ static int shmget_unbacked(enum shim_reason reason, const char *why,
 
 int sysv_shmget(key_t key, size_t size, int shmflg)
 {
+	if (!sysv_uses_regions())
+		return sysv_kernel_shmget(key, size, shmflg);
+
 	const struct real_sysv *real = &shim_state.real;
 	struct shim_decision d = shim_plan_shmget(config(), shim_state.exe_selected,
 						  key, size, shmflg);

@@ -17,6 +17,14 @@ void *sysv_shmat(int shmid, const void *shmaddr, int shmflg);
 int sysv_shmdt(const void *shmaddr);
 int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 
+/*
+ * SysV through the kernel's shared tables (sysv-kernel.c): the value of
+ * kernel.shm_share_mmu, or -1 if the kernel has no SHM_SHARE_MMU.
+ */
+int sysv_kernel_share_mmu(void);
+int sysv_kernel_shmget(key_t key, size_t size, int shmflg);
+void *sysv_kernel_shmat(int shmid, const void *shmaddr, int shmflg);
+
 /* fork() handlers for the creation lock. */
 void sysv_lock_for_fork(void);
 void sysv_unlock_after_fork(void);

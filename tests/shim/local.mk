@@ -42,6 +42,7 @@ tests_shim_shim_vm_helper_CFLAGS = $(AM_CFLAGS) -pthread
 tests_shim_shim_vm_helper_LDFLAGS = -pthread
 dist_noinst_SCRIPTS += tests/shim/vm-shim-tests.sh
 dist_noinst_SCRIPTS += tests/shim/vm-unbacked-cache-tests.sh
+dist_noinst_SCRIPTS += tests/shim/vm-shim-kernel-tables.sh
 
 # The in-VM suite of the mmap paths (MSHARE_SHIM_FILES / MSHARE_SHIM_ANON).
 check_PROGRAMS += tests/shim/mmap-helper

@@ -34,6 +34,9 @@
  *                               same; prints "parent child"
  *   private-cycle SIZE          shmget(IPC_PRIVATE, SIZE), attach, detach,
  *                               IPC_SET, IPC_RMID; prints the id
+ *   tables ID                   attach read-only, print "shared" if smaps shows its
+ *                               VmFlags "st" (shared page tables), else
+ *                               "plain"
  *   remap-beside ID ADDR        maps a page of its own at ADDR + 1 GiB, then
  *                               shmat(ID, ADDR, SHM_REMAP); prints "shmat: ok"
  *                               or the errno, then "beside: intact" or what
@@ -49,6 +52,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -607,6 +611,30 @@ static int cmd_private_cycle(size_t size)
 	return 0;
 }
 
+static int cmd_tables(int id)
+{
+	char line[512], want[32];
+	bool in_vma = false, shared = false;
+	void *p = shmat(id, NULL, SHM_RDONLY);
+	FILE *f;
+
+	if (p == (void *)-1)
+		return die("shmat");
+	f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return die("smaps");
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)p);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' '))
+			in_vma = strncmp(line, want, strlen(want)) == 0;
+		if (in_vma && strncmp(line, "VmFlags:", 8) == 0)
+			shared = strstr(line, " st ") || strstr(line, " st\n");
+	}
+	fclose(f);
+	printf("%s\n", shared ? "shared" : "plain");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -634,6 +662,8 @@ int main(int argc, char **argv)
 		return cmd_attach((int)number(argv[2]),
 				  argc > 3 ? (uintptr_t)strtoull(argv[3], NULL, 0) : 0,
 				  argc > 4 ? (int)number(argv[4]) : 0);
+	if (!strcmp(cmd, "tables") && argc == 3)
+		return cmd_tables((int)number(argv[2]));
 	if (!strcmp(cmd, "remap-beside") && argc == 4)
 		return cmd_remap_beside((int)number(argv[2]),
 					(uintptr_t)strtoull(argv[3], NULL, 0));

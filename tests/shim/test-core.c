@@ -73,6 +73,7 @@ START_TEST(config_defaults)
 	ck_assert_uint_eq(config.min_size, 64ULL << 20);
 	ck_assert_str_eq(config.mount, "/sys/fs/mshare");
 	ck_assert_str_eq(config.log_file, "");
+	ck_assert_int_eq(config.sysv_tables, SHIM_SYSV_AUTO);
 	ck_assert(shim_keylist_is_empty(&config.shm));
 	ck_assert(shim_config_exe_selected(&config, "anything"));
 }
@@ -89,9 +90,11 @@ START_TEST(config_all_variables)
 	env_set(&env, "MSHARE_SHIM_MIN_SIZE", "1G");
 	env_set(&env, "MSHARE_SHIM_EXE", "postgres:oracle");
 	env_set(&env, "MSHARE_SHIM_MOUNT", "/mnt/mshare");
+	env_set(&env, "MSHARE_SHIM_SYSV", "regions");
 	shim_config_load(&config, fake_getenv, &env);
 	ck_assert_msg(!config.malformed, "%s", config.error);
 	ck_assert_int_eq(config.mode, SHIM_MODE_STRICT);
+	ck_assert_int_eq(config.sysv_tables, SHIM_SYSV_REGIONS);
 	ck_assert_int_eq(config.log_level, SHIM_LOG_DEBUG);
 	ck_assert_str_eq(config.log_file, "/tmp/x.log");
 	ck_assert_uint_eq(config.min_size, GiB);
@@ -142,6 +145,10 @@ START_TEST(config_malformed_cases)
 	assert_error_mentions(load_one("MSHARE_SHIM_MODE", "sometimes"),
 			      "MSHARE_SHIM_MODE", "'sometimes'", "unknown mode");
 	ck_assert_int_eq(config.mode, SHIM_MODE_TRY);
+	assert_error_mentions(load_one("MSHARE_SHIM_SYSV", "both"),
+			      "MSHARE_SHIM_SYSV", "'both'",
+			      "use auto, kernel or regions");
+	ck_assert_int_eq(config.sysv_tables, SHIM_SYSV_AUTO);
 	assert_error_mentions(load_one("MSHARE_SHIM_LOG", "loud"),
 			      "MSHARE_SHIM_LOG", "'loud'", "unknown log level");
 	assert_error_mentions(load_one("MSHARE_SHIM_MIN_SIZE", "64X"),
@@ -519,6 +526,46 @@ START_TEST(plan_unbacked_attach)
 }
 END_TEST
 
+/* The kernel's SHM_SHARE_MMU is asked for where a region would be made. */
+START_TEST(plan_share_mmu)
+{
+	configure("0x100,0x200-0x2ff", "1M", "try");
+	ck_assert(shim_plan_share_mmu(&config, 0x100, 1 << 20));
+	ck_assert(shim_plan_share_mmu(&config, 0x2ff, 1ULL << 40));
+	ck_assert(!shim_plan_share_mmu(&config, 0x100, (1 << 20) - 1));
+	ck_assert(!shim_plan_share_mmu(&config, 0x101, 1 << 20));
+	/* After IPC_RMID the key reads IPC_PRIVATE: listed only as such */
+	ck_assert(!shim_plan_share_mmu(&config, IPC_PRIVATE, 1 << 20));
+	configure("private", "1M", "try");
+	ck_assert(shim_plan_share_mmu(&config, IPC_PRIVATE, 1 << 20));
+}
+END_TEST
+
+/* MSHARE_SHIM_SYSV against what the kernel offers. */
+START_TEST(plan_sysv_path)
+{
+	static const struct {
+		const char *value;
+		bool kernel;
+		enum shim_sysv_path want;
+	} cases[] = {
+		{ "auto", true, SHIM_SYSV_PATH_KERNEL },
+		{ "auto", false, SHIM_SYSV_PATH_REGIONS },
+		{ "kernel", true, SHIM_SYSV_PATH_KERNEL },
+		{ "kernel", false, SHIM_SYSV_PATH_NONE },
+		{ "regions", true, SHIM_SYSV_PATH_REGIONS },
+		{ "regions", false, SHIM_SYSV_PATH_REGIONS },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_str_eq(load_one("MSHARE_SHIM_SYSV", cases[i].value), "");
+		ck_assert_msg(shim_plan_sysv_path(&config, cases[i].kernel) ==
+			      cases[i].want, "MSHARE_SHIM_SYSV=%s, kernel %s",
+			      cases[i].value, cases[i].kernel ? "yes" : "no");
+	}
+}
+END_TEST
+
 /* The fast path for a known-unbacked shmat() may skip IPC_STAT only if no
  * segment could be refused: in try mode, never in strict mode. */
 START_TEST(plan_unbacked_attach_may_refuse)
@@ -832,6 +879,8 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, plan_malformed);
 	tcase_add_test(tc, plan_unbacked_attach);
 	tcase_add_test(tc, plan_unbacked_attach_may_refuse);
+	tcase_add_test(tc, plan_share_mmu);
+	tcase_add_test(tc, plan_sysv_path);
 	tcase_add_test(tc, plan_shmget_creates_unbacked);
 	tcase_add_test(tc, plan_attach_address);
 	tcase_add_test(tc, reason_texts_are_distinct);

@@ -83,17 +83,19 @@ fi
 align=$(cat "$mount/mshare_info")
 
 
-# shim [VAR=VALUE...] COMMAND...: under the shim, strict, everything backed.
+# shim [VAR=VALUE...] COMMAND...: under the shim, strict, everything backed
+# by the shim's own regions (MSHARE_SHIM_SYSV=regions: the way on kernels
+# without shmat(SHM_SHARE_MMU); vm-shim-kernel-tables.sh tests the other).
 shim() {
 	env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SHM=all \
 	    MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE=strict \
-	    MSHARE_SHIM_LOG_FILE="$work/shim.log" "$@"
+	    MSHARE_SHIM_SYSV=regions MSHARE_SHIM_LOG_FILE="$work/shim.log" "$@"
 }
 # The same, replacing the calling (sub)shell, so $! is the program's pid.
 exec_shim() {
 	exec env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SHM=all \
 	    MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE=strict \
-	    MSHARE_SHIM_LOG_FILE="$work/shim.log" "$@"
+	    MSHARE_SHIM_SYSV=regions MSHARE_SHIM_LOG_FILE="$work/shim.log" "$@"
 }
 helper() { shim "$work/helper" "$@"; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
@@ -292,19 +294,19 @@ expect "32 racers, $rounds rounds: no racer ever attached without the region" \
 # --- an unprivileged user ------------------------------------------------------
 if [ "$root" = 1 ]; then
 	uid=65534
-	id4=$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
+	id4=$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SYSV=regions \
 		MSHARE_SHIM_SHM=all MSHARE_SHIM_MODE=strict "$work/helper" create "$(key 4)" 128M)
 	remember_id "$id4"
 	region4=$(region_of "$id4" 4)
 	expect "unprivileged creator: region owned by uid 65534, mode 0600" "$uid 600" \
 		"$(stat -c '%u %a' "$region4" 2>&1)"
-	as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SHM=all \
+	as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SYSV=regions MSHARE_SHIM_SHM=all \
 		MSHARE_SHIM_MODE=strict "$work/helper" write "$id4" "from nobody" >/dev/null
 	expect "unprivileged: another process reads it" "from nobody|y" \
-		"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
+		"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SYSV=regions \
 		   MSHARE_SHIM_SHM=all MSHARE_SHIM_MODE=strict "$work/helper" read "$id4")"
 	expect "unprivileged: RMID removes the region" "ok no" \
-		"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" \
+		"$(as_nobody env LD_PRELOAD="$preload" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SYSV=regions \
 		   MSHARE_SHIM_SHM=all "$work/helper" rmid "$id4") $([ -e "$region4" ] && echo yes || echo no)"
 else
 	for t in "unprivileged creator: region owned by uid 65534, mode 0600" \

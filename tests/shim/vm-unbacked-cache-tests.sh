@@ -51,7 +51,7 @@ shim() {
 	log=$1 mode=$2
 	shift 2
 	env LD_PRELOAD="$lib" MSHARE_SHIM_MOUNT="$mount" MSHARE_SHIM_SHM=all \
-	    MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE="$mode" \
+	    MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE="$mode" MSHARE_SHIM_SYSV=regions \
 	    MSHARE_SHIM_LOG=debug MSHARE_SHIM_LOG_FILE="$log" "$@"
 }
 generation() { cat "$mount/mshare_generation"; }

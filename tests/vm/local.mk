@@ -17,7 +17,8 @@ dist_noinst_SCRIPTS += \
 	tests/vm/main-job-guest.sh \
 	tests/vm/main-job-connections.sh \
 	tests/vm/main-job-oom.sh \
-	tests/vm/pg-debian-guest.sh
+	tests/vm/pg-debian-guest.sh \
+	tests/vm/shared-tables.sh
 
 EXTRA_DIST += \
 	tests/vm/mm-selftests.list \

@@ -324,9 +324,9 @@ run_phase() { # run_phase PHASE
 		return
 	fi
 	pm=$(head -n 1 "$pgdata/postmaster.pid")
-	if grep -q ' /sys/fs/mshare/' "/proc/$pm/maps"; then
+	if [ -n "$(shared_table_maps "$pm")" ]; then
 		R[$ph,mshare_mapped]=yes
-		grep ' /sys/fs/mshare/' "/proc/$pm/maps" | sed 's/^/main-job:   maps: /'
+		shared_table_maps "$pm" | sed 's/^/main-job:   maps: /'
 	else
 		R[$ph,mshare_mapped]=no
 	fi
@@ -360,7 +360,7 @@ run_phase() { # run_phase PHASE
 		say "shim messages in the server log:"
 		grep -i 'mshare' "$work/pg-$ph.log" | head -n 40 | sed 's/^/main-job:   /' || true
 		[ "${R[$ph,mshare_mapped]}" = yes ] ||
-			fail "shim: the postmaster has no /sys/fs/mshare/ mapping: its segment was not backed by msharefs"
+			fail "shim: no mapping of the postmaster shares page tables (VmFlags st): its shared memory was not backed"
 	fi
 	grep -E 'ERROR|FATAL|PANIC' "$work/pg-$ph.log" | head -n 20 | sed 's/^/main-job:   log: /' || true
 }
@@ -441,24 +441,25 @@ pg_consistent() { # pg_consistent WHEN
 	echo "$n"
 }
 
-# The running postmaster's main shared memory is a region: in sysv mode the
-# SysV segment's (sysv.*), in mmap mode an anonymous one (unlinked at once,
-# so only its size tells it: at least shared_buffers).
+# The running postmaster's main shared memory shares page tables: in sysv
+# mode the SysV segment's (the kernel's SHM_SHARE_MMU, /SYSV<key>, or a
+# region sysv.*), in mmap mode an anonymous region (unlinked at once, so
+# only its size tells it: at least shared_buffers).
 pg_backed() { # pg_backed PHASE WHEN
-	local pm lo hi rest max=0 min_mib
+	local pm max min_mib line
 	pm=$(head -n 1 "$pgdata/postmaster.pid")
 	if [ "$(memory_type "$1")" = sysv ]; then
-		if grep -q ' /sys/fs/mshare/sysv\.' "/proc/$pm/maps"; then
-			say "$2: segment backed: $(grep -o '/sys/fs/mshare/[^ ]*' "/proc/$pm/maps" | head -n 1)"
-		else
-			fail "$1: $2: the postmaster's segment is not an msharefs region"
-		fi
+		while read -r line; do
+			if is_segment_attachment "$line"; then
+				say "$2: segment backed: ${line##* }"
+				return
+			fi
+		done < <(shared_table_maps "$pm")
+		fail "$1: $2: the postmaster's segment shares no page tables"
 		return
 	fi
 	min_mib=$(as_pg psql -X -q -t -A -c "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")
-	while IFS='- ' read -r lo hi rest; do
-		[ $(((0x$hi - 0x$lo) >> 20)) -le "$max" ] || max=$(((0x$hi - 0x$lo) >> 20))
-	done < <(grep ' /sys/fs/mshare/' "/proc/$pm/maps")
+	max=$(shared_table_mib "$pm")
 	if [ -n "$min_mib" ] && [ "$max" -ge "$min_mib" ]; then
 		say "$2: anonymous shared memory backed: an msharefs attachment of $max MiB (shared_buffers $min_mib MiB)"
 	else
@@ -579,6 +580,7 @@ mode_targets() { # mode_targets NOSHIM-PHASE SHIM-PHASE MODE
 
 # Sections in files of their own.
 # shellcheck source=tests/vm/main-job-connections.sh
+. "$here/shared-tables.sh"
 . "$here/main-job-connections.sh"
 # shellcheck source=tests/vm/main-job-oom.sh
 . "$here/main-job-oom.sh"

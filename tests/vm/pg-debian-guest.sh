@@ -92,14 +92,9 @@ as_pg() { # as_pg COMMAND...: as postgres, clean environment, the cluster's sock
 pg_sql() { as_pg psql -X -q -t -A -c "$1"; }
 postmaster() { head -n 1 "$pgdata/postmaster.pid" 2>/dev/null; }
 
-# The largest msharefs mapping of PID, in MiB (0 if none).
-region_mib() { # region_mib PID
-	local lo hi rest max=0
-	while IFS='- ' read -r lo hi rest; do
-		[ $(((0x$hi - 0x$lo) >> 20)) -le "$max" ] || max=$(((0x$hi - 0x$lo) >> 20))
-	done < <(grep " $mount/" "/proc/$1/maps")
-	echo "$max"
-}
+# The largest mapping of PID that shares page tables, in MiB (0 if none).
+. "$here/shared-tables.sh"
+region_mib() { shared_table_mib "$1"; }
 
 # The running postmaster got the shim from the environment file and its main
 # shared memory (at least shared_buffers) is a region.
@@ -122,8 +117,9 @@ check_backed() { # check_backed MODE WHEN
 		sed 's/^/# log: /' /var/log/postgresql/postgresql-$ver-main.log | tail -n 20
 	fi
 	if [ "$1" = sysv ]; then
-		expect_match "$1: $2: it is the SysV segment's region" " $mount/sysv\." \
-			"$(grep " $mount/" "/proc/$pm/maps")"
+		expect_match "$1: $2: it is the SysV segment's shared tables" \
+			" ($mount/sysv\.|/SYSV[0-9a-f]{8})" \
+			"$(shared_table_maps "$pm")"
 	fi
 }
 

@@ -66,14 +66,9 @@ config_env() { # config_env CONFIG: the server's extra environment
 	esac
 }
 
-# The largest msharefs mapping of the postmaster, in MiB.
-region_mib() {
-	local lo hi rest max=0
-	while IFS='- ' read -r lo hi rest; do
-		[ $(((0x$hi - 0x$lo) >> 20)) -le "$max" ] || max=$(((0x$hi - 0x$lo) >> 20))
-	done < <(grep ' /sys/fs/mshare/' "/proc/$1/maps" || true)
-	echo "$max"
-}
+# The largest mapping of the postmaster that shares page tables, in MiB.
+. "$here/shared-tables.sh"
+region_mib() { shared_table_mib "$1"; }
 
 # pg_regress's per-test lines ("test NAME ... ok", "     NAME ... FAILED")
 # as "NAME STATUS", sorted.
