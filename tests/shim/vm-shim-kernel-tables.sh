@@ -34,6 +34,7 @@ cleanup() {
 	for pid in $holders; do kill -9 "$pid" 2>/dev/null; done
 	wait 2>/dev/null
 	echo 1 >"$sysctl"
+	[ -z "${overcommit_before:-}" ] || echo "$overcommit_before" >/proc/sys/vm/overcommit_memory
 	for k in $(seq 0 7); do ipcrm -M $((base + k)) 2>/dev/null; done
 	rm -rf "$work"
 }
@@ -76,7 +77,7 @@ hold() {
 }
 stat_nattch() { plain stat "$1" | sed -n 's/^nattch=\([0-9]*\).*/\1/p'; }
 
-echo "1..16"
+echo "1..17"
 files_before=$(files_of_mount)
 
 # --- one memory -------------------------------------------------------------
@@ -146,6 +147,25 @@ expect "kernel.shm_share_mmu=0: try mode attaches plainly" plain \
 	"$(shim env MSHARE_SHIM_MODE=try "$work/helper" tables "${id2:-0}")"
 echo 1 >"$sysctl"
 plain rmid "${id2:-0}" >/dev/null
+
+# --- one copy, committed once --------------------------------------------------
+# Under vm.overcommit_memory=2 a segment of 2/3 of CommitLimit can be made
+# and attached with shared tables: the shared mapping commits nothing more.
+limit_kb=$(sed -n 's/^CommitLimit: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+committed_kb=$(sed -n 's/^Committed_AS: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+size_mb=$((limit_kb * 2 / 3 / 1024))
+overcommit_before=$(cat /proc/sys/vm/overcommit_memory)
+note "CommitLimit $limit_kb kB, Committed_AS $committed_kb kB: a segment of $size_mb MiB"
+echo 2 >/proc/sys/vm/overcommit_memory
+id3=$(shim "$work/helper" create "$(key 3)" "${size_mb}M")
+result=$id3
+case "$id3" in
+[0-9]*) result="$(shim "$work/helper" tables "$id3")" ;;
+esac
+echo "$overcommit_before" >/proc/sys/vm/overcommit_memory
+expect "overcommit_memory=2: a segment of 2/3 of CommitLimit is made and attached shared" \
+	shared "$result"
+case "$id3" in [0-9]*) plain rmid "$id3" >/dev/null ;; esac
 
 # --- no names ----------------------------------------------------------------
 expect "nothing was created in $mount" "$files_before" "$(files_of_mount)"
