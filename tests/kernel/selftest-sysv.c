@@ -8,6 +8,7 @@
  */
 #include "selftest.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ipc.h>
@@ -120,6 +121,21 @@ START_TEST(sysv_shared_and_plain_see_the_same_bytes)
 	ck_assert_int_eq(maps_lookup(shared, &end, name, sizeof(name)), 0);
 	ck_assert_msg(strncmp(name, "/SYSV00000000", 13) == 0,
 		      "the attachment is named %s", name);
+	/*
+	 * Its file, reachable by root through map_files, cannot be written
+	 * or truncated: it must never get pages of its own.
+	 */
+	if (geteuid() == 0) {
+		char link[ST_PATH_MAX];
+		int fd;
+
+		snprintf(link, sizeof(link), "/proc/self/map_files/%lx-%lx",
+			 (unsigned long)shared, end);
+		fd = open(link, O_RDWR);
+		ck_assert_msg(fd < 0 && errno == EPERM,
+			      "open(%s, O_RDWR): fd %d, %s", link, fd,
+			      fd < 0 ? strerror(errno) : "opened");
+	}
 
 	fill_pattern(shared, size / 2, 11);
 	fill_pattern(plain + size / 2, size / 2, 12);
@@ -283,8 +299,8 @@ static void *free_address(size_t len)
 START_TEST(sysv_address_gets_plain_attachment)
 {
 	const size_t size = 2 * MIB;
-	unsigned char *want, *p, *shared;
-	int id;
+	unsigned char *want, *p, *q, *shared;
+	int id, plain_errno;
 
 	if (no_share_mmu("sysv_address_gets_plain_attachment"))
 		return;
@@ -302,6 +318,28 @@ START_TEST(sysv_address_gets_plain_attachment)
 	ck_assert(!is_shared_attachment(p));
 	p[0] = 0x42;
 	ck_assert_uint_eq(shared[0], 0x42);
+	ck_assert_int_eq(shmdt(p), 0);
+	/*
+	 * SHM_RND rounds an address below SHMLBA down to 0, and the kernel
+	 * still maps at 0 (MAP_FIXED: EPERM below mmap_min_addr, or address 0
+	 * with CAP_SYS_RAWIO): the flag changes neither answer.
+	 */
+	errno = 0;
+	p = shmat(id, (void *)1, SHM_RND);
+	plain_errno = errno;
+	if (p != (void *)-1)
+		ck_assert_int_eq(shmdt(p), 0);
+	errno = 0;
+	q = shmat(id, (void *)1, SHM_RND | SHM_SHARE_MMU);
+	ck_assert_msg(q == p && (q != (void *)-1 || errno == plain_errno),
+		      "shmat((void *)1, SHM_RND): %p errno %d without the flag, %p errno %d with it",
+		      p, plain_errno, q, errno);
+	if (q != (void *)-1) {
+		ck_assert(!is_shared_attachment(q));
+		ck_assert_int_eq(shmdt(q), 0);
+	}
+	p = shmat(id, want, SHM_SHARE_MMU);
+	ck_assert_ptr_eq(p, want);
 	/* The plain attachment splits, as always */
 	ck_assert_int_eq(munmap(p + ST_PAGE, ST_PAGE), 0);
 	ck_assert_int_eq(shmdt(p), 0);

@@ -451,7 +451,7 @@ pg_backed() { # pg_backed PHASE WHEN
 	if [ "$(memory_type "$1")" = sysv ]; then
 		while read -r line; do
 			if is_segment_attachment "$line"; then
-				say "$2: segment backed: ${line##* }"
+				say "$2: segment backed: $(awk '{print $6}' <<<"$line")"
 				return
 			fi
 		done < <(shared_table_maps "$pm")
