@@ -100,7 +100,7 @@ declare -A METRIC_LABEL=(
 	[nprocs]="postgres processes at that sample"
 	[pagetables_kb]="PageTables (/proc/meminfo), max during runs (kB)"
 	[pagetables_base_kb]="PageTables before the server started (kB)"
-	[mshare_mapped]="postmaster maps /sys/fs/mshare/"
+	[mshare_mapped]="postmaster memory shares page tables (VmFlags st)"
 )
 declare -A PHASE_LABEL=([noshim]="sysv, no shim" [shim]="sysv + shim"
 	[mmap_noshim]="mmap, no shim" [mmap_shim]="mmap + shim")
