@@ -663,7 +663,8 @@ START_TEST(sysv_rdonly_and_exec_hold)
 
 	if (no_share_mmu("sysv_rdonly_and_exec_hold"))
 		return;
-	id = new_segment(2 * ST_PAGE, 0600);
+	/* SHM_EXEC needs the x bit (CAP_IPC_OWNER aside) */
+	id = new_segment(2 * ST_PAGE, 0700);
 	w = attach(id, SHM_SHARE_MMU);
 	w[0] = 0x21;
 	memcpy(w + ST_PAGE, st_code_ret42, sizeof(st_code_ret42));
