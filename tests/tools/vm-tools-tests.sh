@@ -51,6 +51,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# mshare-stat lists regions: SysV segments here are backed by the shim's own
+# (on our kernel the default is the kernel's SHM_SHARE_MMU, which makes no
+# region file); mshare-run keeps MSHARE_SHIM_* of the environment.
+export MSHARE_SHIM_SYSV=regions
+
 # A simple command (not a function), so that `shim ... &` leaves the
 # program's own pid in $!.
 shim=(env LD_PRELOAD="$lib" MSHARE_SHIM_SHM=all MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE=strict)
