@@ -70,7 +70,7 @@ for mode in stock hugetlb shim; do
 	status=$(sed -n "s/^# --- mode $mode procs [0-9]* exit \([0-9]*\)\$/\1/p" "$work/pt.raw" | sort -u | tr '\n' ' ')
 	status=${status% }
 	what="pt-scaling $mode: $SIZE MiB, N = $PROCS"
-	[ "$mode" = shim ] && what="$what, every attachment an msharefs region"
+	[ "$mode" = shim ] && what="$what, every attachment shares page tables"
 	if [ "$rc" -eq 0 ] && [ "$status" = 0 ] &&
 		[ "$rows" -eq $(($(tr -cd , <<<"$PROCS" | wc -c) + 1)) ]; then
 		ok "$what"

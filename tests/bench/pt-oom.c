@@ -35,7 +35,8 @@
  * taken while the attached processes are all still held (pagetables_kb:
  * /proc/meminfo's PageTables then; first_failure_at: how many processes
  * were attached when the first failure came, 0 if none; mapping: what the
- * first attacher's /proc/PID/maps showed: sysv, msharefs or other).
+ * first attacher's /proc/PID/maps showed: sysv, sysv-shared-tables (the
+ * kernel's SHM_SHARE_MMU), msharefs or other).
  *
  * Exit status: 0 when all N attached; 1 when any failed; 2 usage.
  */
@@ -72,6 +73,7 @@ struct report {
 	int error;		/* errno of a failed shmget/shmat */
 	int failed_step;	/* 1 shmget, 2 shmat */
 	char path[200];		/* the attachment's maps path */
+	bool shared_tables;	/* VmFlags "st" (see smaps_shares_tables()) */
 };
 
 static double now_seconds(void)
@@ -108,6 +110,7 @@ static int attacher_main(void *arg, const struct held_child_io *io)
 			((volatile uint64_t *)(base + page * PAGE))[0] = page;
 		if (maps_lookup(base, &end, r.path, sizeof(r.path)) != 0)
 			strcpy(r.path, "?");
+		r.shared_tables = smaps_shares_tables(base) == 1;
 	}
 	if (held_child_send(io, &r, sizeof(r)) != 0)
 		return 2;
@@ -185,6 +188,7 @@ int main(int argc, char **argv)
 	struct held_child *kids;
 	struct tally t = { 0 };
 	char mapping[200] = "", buf[64];
+	bool mapping_shared = false;
 	const char *kind;
 	long pt_kb, total_kb, free_kb, avail_kb;
 	bool *alive;
@@ -279,6 +283,7 @@ int main(int argc, char **argv)
 			t.attached++;
 			if (!mapping[0]) {
 				snprintf(mapping, sizeof(mapping), "%s", r.path);
+				mapping_shared = r.shared_tables;
 				printf("# the first attacher maps %s\n", mapping);
 			}
 		}
@@ -305,7 +310,7 @@ int main(int argc, char **argv)
 	if (!mapping[0])
 		kind = "none";
 	else if (!strncmp(mapping, "/SYSV", 5))
-		kind = "sysv";
+		kind = mapping_shared ? "sysv-shared-tables" : "sysv";
 	else if (strstr(mapping, "/mshare/"))
 		kind = "msharefs";
 	else

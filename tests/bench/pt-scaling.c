@@ -27,8 +27,10 @@
  * is removed.
  *
  * "shim" mode is stock SysV code run under LD_PRELOAD=libmshare-shim.so; the
- * program checks in /proc/self/maps of every process that the attachment
- * really is an msharefs region, and fails if it is not.  It makes no other
+ * program checks in /proc/self/smaps of every process that the attachment
+ * really shares page tables (VmFlags "st": an msharefs region of the shim's,
+ * or the segment itself through the kernel's SHM_SHARE_MMU, the shim's way
+ * on a kernel that has it), and fails if it does not.  It makes no other
  * difference between the modes: the shim decides.
  *
  * Output: '#' comment lines and one CSV line per N (header first), on
@@ -87,9 +89,10 @@ enum touch { TOUCH_WRITE, TOUCH_READ, TOUCH_SPARSE };
 static const char *const touch_names[] = { "write", "read", "sparse" };
 static const char *const mode_names[] = { "stock", "hugetlb", "shim" };
 
-enum mapping { MAP_UNKNOWN, MAP_SYSV, MAP_MSHAREFS, MAP_OTHER };
+enum mapping { MAP_UNKNOWN, MAP_SYSV, MAP_MSHAREFS, MAP_OTHER,
+	       MAP_SYSV_SHARED };
 static const char *const mapping_names[] = { "unknown", "sysv", "msharefs",
-					     "other" };
+					     "other", "sysv-shared-tables" };
 
 struct sample {
 	long vmpte_before_kb, vmpte_after_kb;
@@ -123,12 +126,13 @@ static uint64_t page_word(size_t page, uint32_t salt)
 	return ((uint64_t)salt << 32) | (uint64_t)(page + 1);
 }
 
-static int classify(const char *path, const char *mshare_prefix)
+static int classify(const void *addr, const char *path,
+		    const char *mshare_prefix)
 {
 	if (strncmp(path, mshare_prefix, strlen(mshare_prefix)) == 0)
 		return MAP_MSHAREFS;
 	if (strncmp(path, "/SYSV", 5) == 0)
-		return MAP_SYSV;
+		return smaps_shares_tables(addr) == 1 ? MAP_SYSV_SHARED : MAP_SYSV;
 	return MAP_OTHER;
 }
 
@@ -215,7 +219,7 @@ static int worker_main(void *arg, const struct held_child_io *io)
 			}
 		}
 		if (maps_lookup(base, &end, s.path, sizeof(s.path)) == 0)
-			s.mapping = classify(s.path, job->mshare_prefix);
+			s.mapping = classify(base, s.path, job->mshare_prefix);
 	}
 	if (held_child_send(io, &s, sizeof(s)) != 0)
 		return 2;
@@ -336,8 +340,9 @@ static bool run_config(enum mode mode, int procs, size_t bytes,
 			fprintf(stderr, "pt-scaling: %s N=%d: process %d saw %ld pages without the first process's data\n",
 				mode_names[mode], procs, i + 1, s->bad_pages);
 			ok = false;
-		} else if (mode == MODE_SHIM && s->mapping != MAP_MSHAREFS) {
-			fprintf(stderr, "pt-scaling: shim N=%d: process %d: the attachment is '%s', not an msharefs region under %s (is the shim preloaded and configured?)\n",
+		} else if (mode == MODE_SHIM && s->mapping != MAP_MSHAREFS &&
+			   s->mapping != MAP_SYSV_SHARED) {
+			fprintf(stderr, "pt-scaling: shim N=%d: process %d: the attachment is '%s', neither an msharefs region under %s nor the segment with shared tables (is the shim preloaded and configured?)\n",
 				procs, i + 1, s->path, mshare_prefix);
 			ok = false;
 		} else if (mode != MODE_SHIM && s->mapping != MAP_SYSV) {

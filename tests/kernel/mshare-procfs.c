@@ -91,6 +91,32 @@ size_t default_hugepage_size(void)
 	return kb > 0 ? (size_t)kb * 1024 : 0;
 }
 
+int smaps_shares_tables(const void *addr)
+{
+	char line[4352];
+	int found = -1;
+	bool in_vma = false;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_vma = lo == (unsigned long)addr;
+			continue;
+		}
+		if (in_vma && strncmp(line, "VmFlags:", 8) == 0) {
+			found = strstr(line, " st ") || strstr(line, " st\n");
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int maps_lookup(const void *addr, unsigned long *end, char *path,
 		size_t pathlen)
 {

@@ -44,6 +44,13 @@ size_t default_hugepage_size(void);
 int maps_lookup(const void *addr, unsigned long *end, char *path,
 		size_t pathlen);
 
+/*
+ * Whether the VMA starting at ADDR shares page tables: "st" (VM_MSHARE) in
+ * its VmFlags in /proc/self/smaps, for a region file's attachment as for a
+ * SysV segment's through shmat(SHM_SHARE_MMU).  -1 if no VMA starts there.
+ */
+int smaps_shares_tables(const void *addr);
+
 /* Mount point of the first hugetlbfs mount in /proc/mounts, or -1. */
 int find_hugetlbfs_mount(char *dir, size_t dirlen);
 

@@ -129,8 +129,8 @@ conn_phase() { # conn_phase PHASE
 		return
 	fi
 	pm=$(head -n 1 "$pgdata/postmaster.pid")
-	if is_shim_phase "$ph" && ! grep -q ' /sys/fs/mshare/' "/proc/$pm/maps"; then
-		fail "$ph: the postmaster's segment is not an msharefs region"
+	if is_shim_phase "$ph" && [ -z "$(shared_table_maps "$pm")" ]; then
+		fail "$ph: the postmaster's segment shares no page tables"
 	fi
 	pg_prewarm_tables "$ph"
 

@@ -106,8 +106,9 @@ section_oom() {
 	fi
 	if [ "${OOM[shim,result]:-}" != ok ]; then
 		fail "oom: under the shim not all $oom_procs processes attached"
-	elif [ "${OOM[shim,mapping]:-}" != msharefs ]; then
-		fail "oom: under the shim the segment is mapped as ${OOM[shim,mapping]:-nothing}, not an msharefs region"
+	elif [ "${OOM[shim,mapping]:-}" != msharefs ] &&
+		[ "${OOM[shim,mapping]:-}" != sysv-shared-tables ]; then
+		fail "oom: under the shim the segment is mapped as ${OOM[shim,mapping]:-nothing}, without shared page tables"
 	else
 		say "shim: all $oom_procs attached, $(mb "${OOM[shim,memavailable_kb]}") left available"
 	fi
