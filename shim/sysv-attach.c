@@ -24,6 +24,7 @@ struct shim_unbacked_cache sysv_unbacked;
 void sysv_after_fork_child(void)
 {
 	shim_unbacked_after_fork_child(&sysv_unbacked);
+	sysv_kernel_after_fork_child();
 }
 
 /* How long an attacher waits for a creator that is building the region. */

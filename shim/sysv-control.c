@@ -68,8 +68,14 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	 * Everything but removal and ownership changes is the kernel's alone,
 	 * and everything is when the kernel shares the tables.
 	 */
-	if (!sysv_uses_regions() || d.verdict != SHIM_CANDIDATE ||
-	    (cmd != IPC_RMID && cmd != IPC_SET))
+	if (!sysv_uses_regions()) {
+		int rc = real->shmctl(shmid, cmd, buf);
+
+		if (rc == 0 && cmd == IPC_RMID)
+			sysv_kernel_forget(shmid);
+		return rc;
+	}
+	if (d.verdict != SHIM_CANDIDATE || (cmd != IPC_RMID && cmd != IPC_SET))
 		return real->shmctl(shmid, cmd, buf);
 
 	struct msharefs_state probed;

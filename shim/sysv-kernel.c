@@ -21,6 +21,29 @@
 
 #define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
 
+/*
+ * Segments this process found unconfigured (key not listed or smaller than
+ * MIN_SIZE), so that their next shmat() skips IPC_STAT: unmatched calls
+ * must stay as cheap as without the shim.  A stale entry (the id reused by
+ * a new segment after 2^16 generations of its slot, or a removed segment
+ * whose key now reads IPC_PRIVATE) only attaches the same memory without
+ * shared tables; strict mode, which promises a configured segment is never
+ * attached unshared, does not use it.  No generation applies: every entry
+ * is recorded at the same even one.
+ */
+static struct shim_unbacked_cache unconfigured;
+#define UNCONFIGURED_GENERATION 2
+
+void sysv_kernel_after_fork_child(void)
+{
+	shim_unbacked_after_fork_child(&unconfigured);
+}
+
+void sysv_kernel_forget(int shmid)
+{
+	shim_unbacked_evict(&unconfigured, shmid);
+}
+
 int sysv_kernel_share_mmu(void)
 {
 	int fd = open(SHARE_MMU_SYSCTL, O_RDONLY | O_CLOEXEC);
@@ -98,11 +121,19 @@ void *sysv_kernel_shmat(int shmid, const void *shmaddr, int shmflg)
 		errno = ENOMEM;
 		return (void *)-1;
 	}
-	/* A segment we may not stat we may not attach: the kernel says why. */
-	if (d.verdict == SHIM_PASS || real->shmctl(shmid, IPC_STAT, &ds) != 0 ||
-	    !shim_plan_share_mmu(config(), ds.shm_perm.__key,
-				 (uint64_t)ds.shm_segsz))
+	if (d.verdict == SHIM_PASS ||
+	    (!strict() && shim_unbacked_valid(&unconfigured, shmid,
+					      UNCONFIGURED_GENERATION)))
 		return real->shmat(shmid, shmaddr, shmflg);
+	/* A segment we may not stat we may not attach: the kernel says why. */
+	if (real->shmctl(shmid, IPC_STAT, &ds) != 0)
+		return real->shmat(shmid, shmaddr, shmflg);
+	if (!shim_plan_share_mmu(config(), ds.shm_perm.__key,
+				 (uint64_t)ds.shm_segsz)) {
+		shim_unbacked_insert(&unconfigured, shmid,
+				     UNCONFIGURED_GENERATION);
+		return real->shmat(shmid, shmaddr, shmflg);
+	}
 	if (!kernel_shares_now()) {
 		if (refuse_unshared("shmat", shmid, why_unshared()))
 			return (void *)-1;

@@ -24,6 +24,10 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 int sysv_kernel_share_mmu(void);
 int sysv_kernel_shmget(key_t key, size_t size, int shmflg);
 void *sysv_kernel_shmat(int shmid, const void *shmaddr, int shmflg);
+/* After IPC_RMID by this process: the id may come back as another segment. */
+void sysv_kernel_forget(int shmid);
+/* In the child after fork(): see shim_unbacked_after_fork_child(). */
+void sysv_kernel_after_fork_child(void);
 
 /* fork() handlers for the creation lock. */
 void sysv_lock_for_fork(void);
