@@ -179,43 +179,62 @@ static bool parse_file(struct shim_config *config, const char *path,
 	return true;
 }
 
+/* The index of v in names (an enum's values, in order), or -1. */
+static int parse_choice(const char *v, const char *const *names, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (strcmp(v, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define PARSE_CHOICE(v, names) \
+	parse_choice((v), (names), sizeof(names) / sizeof((names)[0]))
+
 static bool parse_mode(const char *v, enum shim_mode *mode)
 {
-	if (strcmp(v, "off") == 0)
-		*mode = SHIM_MODE_OFF;
-	else if (strcmp(v, "try") == 0)
-		*mode = SHIM_MODE_TRY;
-	else if (strcmp(v, "strict") == 0)
-		*mode = SHIM_MODE_STRICT;
-	else
+	static const char *const names[] = {
+		[SHIM_MODE_OFF] = "off",
+		[SHIM_MODE_TRY] = "try",
+		[SHIM_MODE_STRICT] = "strict",
+	};
+	int i = PARSE_CHOICE(v, names);
+
+	if (i < 0)
 		return false;
+	*mode = (enum shim_mode)i;
 	return true;
 }
 
 static bool parse_sysv_tables(const char *v, enum shim_sysv_tables *tables)
 {
-	if (strcmp(v, "auto") == 0)
-		*tables = SHIM_SYSV_AUTO;
-	else if (strcmp(v, "kernel") == 0)
-		*tables = SHIM_SYSV_KERNEL;
-	else if (strcmp(v, "regions") == 0)
-		*tables = SHIM_SYSV_REGIONS;
-	else
+	static const char *const names[] = {
+		[SHIM_SYSV_AUTO] = "auto",
+		[SHIM_SYSV_KERNEL] = "kernel",
+		[SHIM_SYSV_REGIONS] = "regions",
+	};
+	int i = PARSE_CHOICE(v, names);
+
+	if (i < 0)
 		return false;
+	*tables = (enum shim_sysv_tables)i;
 	return true;
 }
 
 static bool parse_log_level(const char *v, enum shim_log_level *level)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const char *const names[] = {
+		[SHIM_LOG_ERROR] = "error",
+		[SHIM_LOG_WARN] = "warn",
+		[SHIM_LOG_INFO] = "info",
+		[SHIM_LOG_DEBUG] = "debug",
+	};
+	int i = PARSE_CHOICE(v, names);
 
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			*level = (enum shim_log_level)i;
-			return true;
-		}
-	}
-	return false;
+	if (i < 0)
+		return false;
+	*level = (enum shim_log_level)i;
+	return true;
 }
 
 static bool copy_path(const char *v, char *dest, size_t size, char *why,

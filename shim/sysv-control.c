@@ -62,12 +62,8 @@ static void follow_ipc_set(int shmid, uint64_t generation)
 int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	const struct real_sysv *real = &shim_state.real;
-	struct shim_decision d = shim_plan_lookup(config(), shim_state.exe_selected);
 
-	/*
-	 * Everything but removal and ownership changes is the kernel's alone,
-	 * and everything is when the kernel shares the tables.
-	 */
+	/* Everything is the kernel's when the kernel shares the tables. */
 	if (!sysv_uses_regions()) {
 		int rc = real->shmctl(shmid, cmd, buf);
 
@@ -75,6 +71,10 @@ int sysv_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 			sysv_kernel_forget(shmid);
 		return rc;
 	}
+
+	struct shim_decision d = shim_plan_lookup(config(), shim_state.exe_selected);
+
+	/* Everything but removal and ownership changes is the kernel's alone. */
 	if (d.verdict != SHIM_CANDIDATE || (cmd != IPC_RMID && cmd != IPC_SET))
 		return real->shmctl(shmid, cmd, buf);
 

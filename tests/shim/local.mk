@@ -37,7 +37,9 @@ dist_noinst_SCRIPTS += tests/shim/test-passthrough.sh
 
 # The in-VM suite and its helper program.
 check_PROGRAMS += tests/shim/shim-vm-helper
-tests_shim_shim_vm_helper_SOURCES = tests/shim/shim-vm-helper.c
+tests_shim_shim_vm_helper_SOURCES = tests/shim/shim-vm-helper.c \
+	tests/kernel/mshare-procfs.c tests/kernel/mshare-procfs.h
+tests_shim_shim_vm_helper_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/kernel
 tests_shim_shim_vm_helper_CFLAGS = $(AM_CFLAGS) -pthread
 tests_shim_shim_vm_helper_LDFLAGS = -pthread
 dist_noinst_SCRIPTS += tests/shim/vm-shim-tests.sh

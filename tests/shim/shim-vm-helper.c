@@ -52,7 +52,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +61,8 @@
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "mshare-procfs.h"
 
 static const char *errname(int err)
 {
@@ -613,24 +614,14 @@ static int cmd_private_cycle(size_t size)
 
 static int cmd_tables(int id)
 {
-	char line[512], want[32];
-	bool in_vma = false, shared = false;
 	void *p = shmat(id, NULL, SHM_RDONLY);
-	FILE *f;
+	int shared;
 
 	if (p == (void *)-1)
 		return die("shmat");
-	f = fopen("/proc/self/smaps", "re");
-	if (!f)
+	shared = smaps_shares_tables(p);
+	if (shared < 0)
 		return die("smaps");
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)p);
-	while (fgets(line, sizeof(line), f)) {
-		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' '))
-			in_vma = strncmp(line, want, strlen(want)) == 0;
-		if (in_vma && strncmp(line, "VmFlags:", 8) == 0)
-			shared = strstr(line, " st ") || strstr(line, " st\n");
-	}
-	fclose(f);
 	printf("%s\n", shared ? "shared" : "plain");
 	return 0;
 }
