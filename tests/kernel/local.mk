@@ -47,7 +47,9 @@ tests_kernel_msharefs_selftest_SOURCES = \
 	tests/kernel/stalled-fuse.h \
 	tests/kernel/selftest-faults.c \
 	tests/kernel/selftest-cgroup.c \
-	tests/kernel/selftest-sysv.c
+	tests/kernel/selftest-sysv.c \
+	tests/kernel/selftest-sysv.h \
+	tests/kernel/selftest-sysv-plain.c
 tests_kernel_msharefs_selftest_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_kernel_msharefs_selftest_LDADD = $(CHECK_LIBS)
 

@@ -61,6 +61,7 @@ static void register_all(void)
 	register_fault_tests();
 	register_cgroup_tests();
 	register_sysv_tests();
+	register_sysv_plain_tests();
 	/* Last: on a kernel with the hugetlb bug they leave a region locked. */
 	register_safety_tests();
 }

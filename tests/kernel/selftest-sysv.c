@@ -7,6 +7,7 @@
  * which is what a process without the shim gets.
  */
 #include "selftest.h"
+#include "selftest-sysv.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,15 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef SHM_SHARE_MMU
-#define SHM_SHARE_MMU 0200000
-#endif
-
 #define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
-#define MIB (1024UL * 1024)
 
 /* Skips the test (true) where the kernel has no SHM_SHARE_MMU. */
-static bool no_share_mmu(const char *test)
+bool no_share_mmu(const char *test)
 {
 	if (access(SHARE_MMU_SYSCTL, F_OK) == 0)
 		return false;
@@ -33,7 +29,7 @@ static bool no_share_mmu(const char *test)
 	return true;
 }
 
-static int new_segment(size_t size, int mode)
+int new_segment(size_t size, int mode)
 {
 	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | mode);
 
@@ -41,12 +37,12 @@ static int new_segment(size_t size, int mode)
 	return id;
 }
 
-static void remove_segment(int id)
+void remove_segment(int id)
 {
 	ck_assert_int_eq(shmctl(id, IPC_RMID, NULL), 0);
 }
 
-static unsigned char *attach(int id, int flags)
+unsigned char *attach(int id, int flags)
 {
 	void *p = shmat(id, NULL, flags);
 
@@ -55,7 +51,7 @@ static unsigned char *attach(int id, int flags)
 	return p;
 }
 
-static bool is_shared_attachment(const void *p)
+bool is_shared_attachment(const void *p)
 {
 	int shared = smaps_shares_tables(p);
 
@@ -63,7 +59,7 @@ static bool is_shared_attachment(const void *p)
 	return shared;
 }
 
-static unsigned long nattch(int id)
+unsigned long nattch(int id)
 {
 	struct shmid_ds ds;
 
@@ -281,7 +277,7 @@ END_TEST
 /* ---- the flag is a request ---- */
 
 /* A free, 2 MiB-aligned address of LEN bytes, left unmapped. */
-static void *free_address(size_t len)
+void *free_address(size_t len)
 {
 	unsigned char *p = mmap(NULL, len + 2 * MIB, PROT_NONE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -430,27 +426,6 @@ START_TEST(sysv_sysctl_off_gets_plain_attachment)
 	ST_ASSERT_ERRNO(write_text_file(SHARE_MMU_SYSCTL, "2") ? 0 : -1,
 			EINVAL);
 	ck_assert_int_eq(shmdt(p), 0);
-	remove_segment(id);
-}
-END_TEST
-
-/* ---- what an attachment is ---- */
-
-START_TEST(sysv_shared_attachment_is_whole)
-{
-	unsigned char *p;
-	int id;
-
-	if (no_share_mmu("sysv_shared_attachment_is_whole"))
-		return;
-	id = new_segment(4 * ST_PAGE, 0600);
-	p = attach(id, SHM_SHARE_MMU);
-	ck_assert(is_shared_attachment(p));
-	ST_ASSERT_ERRNO(munmap(p + ST_PAGE, ST_PAGE), EINVAL);
-	ST_ASSERT_ERRNO(mprotect(p, ST_PAGE, PROT_READ), EINVAL);
-	p[ST_PAGE] = 1;
-	ck_assert_int_eq(shmdt(p), 0);
-	ck_assert_uint_eq(nattch(id), 0);
 	remove_segment(id);
 }
 END_TEST
@@ -698,7 +673,6 @@ void register_sysv_tests(void)
 	selftest_add(&group, sysv_kernel_checks_come_first);
 	selftest_add(&group, sysv_mlockall_future_gets_plain_attachment);
 	selftest_add(&group, sysv_sysctl_off_gets_plain_attachment);
-	selftest_add(&group, sysv_shared_attachment_is_whole);
 	selftest_add(&group, sysv_fork_exit_exec_count_attachments);
 	selftest_add(&group, sysv_rmid_while_attached);
 	selftest_add(&group, sysv_rights_follow_ipc_set);

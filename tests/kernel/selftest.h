@@ -55,6 +55,7 @@ void register_numa_tests(void);
 void register_fault_tests(void);
 void register_cgroup_tests(void);
 void register_sysv_tests(void);
+void register_sysv_plain_tests(void);
 
 /* Prefix "st-<runner pid>-" that marks regions of this run for cleanup. */
 extern pid_t st_runner_pid;
