@@ -23,6 +23,7 @@ tools/mshare-run: $(srcdir)/tools/mshare-run.in Makefile
 # convenience library, linked in statically).
 pkglibexec_PROGRAMS = tools/mshare-preflight
 tools_mshare_preflight_SOURCES = tools/mshare-preflight.c
+tools_mshare_preflight_CPPFLAGS = $(AM_CPPFLAGS) $(shim_cppflags)
 tools_mshare_preflight_LDADD = shim/libmshare-shim-core.la
 
 sbin_PROGRAMS += tools/mshare-stat

@@ -2,7 +2,7 @@
 /*
  * mshare-preflight: mshare-run's checks before it runs a program, and
  * `mshare-run --check`.  The configuration is read with the shim's own
- * parser (shim/config.c, linked in), so what this program accepts is
+ * parser (shim/core/config.c, linked in), so what this program accepts is
  * exactly what the shim will accept.  Not meant to be run by hand: mshare-run
  * exports the environment the program will get and calls
  *
@@ -28,7 +28,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "../shim/config.h"
+#include "core/config.h"
 
 #define MSHARE_MAGIC 0x4d534852
 

@@ -17,6 +17,12 @@
  * (test-fake-mmap.sh).
  * What it cannot fake is the point of msharefs (shared page tables), so the
  * VmPTE test and address alignment are only checked in the VM.
+ *
+ * With FAKE_MSHAREFS_PATH_LOG set, it also writes there every call the
+ * shim makes (libmshare-shim.so, by the caller's address) with a path
+ * beneath the directory: the shim reaches names on the mount only relative
+ * to a descriptor of its root (shim/msharefs/mount-dir.h), so the test
+ * expects that file empty.  The file must exist and be writable.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,6 +35,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -57,9 +64,134 @@ static int fd_under_fake_dir(int fd)
 	return under_fake_dir(path);
 }
 
+/* A path strictly beneath the fake mount (the mount itself is fine). */
+static int beneath_fake_dir(const char *path)
+{
+	const char *dir = getenv("FAKE_MSHAREFS_DIR");
+	size_t n = dir ? strlen(dir) : 0;
+
+	return path && n && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* Records a path call of the shim beneath the mount (see the top). */
+static void audit(const char *call, const char *path, void *caller)
+{
+	const char *log = getenv("FAKE_MSHAREFS_PATH_LOG");
+	Dl_info info;
+	char line[4200];
+
+	if (!log || !beneath_fake_dir(path) || !dladdr(caller, &info) ||
+	    !info.dli_fname || !strstr(info.dli_fname, "libmshare-shim"))
+		return;
+
+	int saved = errno;
+	/* No O_CREAT: the test makes it, writable by the other uid it uses. */
+	int fd = (int)syscall(SYS_open, log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	int n = snprintf(line, sizeof(line), "%d %s %s\n", (int)getpid(), call,
+			 path);
+
+	if (fd >= 0) {
+		if (n > 0)
+			(void)!write(fd, line, (size_t)n < sizeof(line) ?
+				     (size_t)n : sizeof(line) - 1);
+		close(fd);
+	}
+	errno = saved;
+}
+
+#define REAL(name) \
+	static __typeof__(&name) real_##name; \
+	if (!real_##name) \
+		real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	REAL(open);
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = va_arg(ap, mode_t);
+
+	va_end(ap);
+	audit("open", path, __builtin_return_address(0));
+	return real_open(path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	REAL(open64);
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = va_arg(ap, mode_t);
+
+	va_end(ap);
+	audit("open64", path, __builtin_return_address(0));
+	return real_open64(path, flags, mode);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	REAL(openat);
+	va_list ap;
+
+	va_start(ap, flags);
+	mode_t mode = va_arg(ap, mode_t);
+
+	va_end(ap);
+	audit("openat", path, __builtin_return_address(0));
+	return real_openat(dirfd, path, flags, mode);
+}
+
+EXPORT int unlink(const char *path)
+{
+	REAL(unlink);
+	audit("unlink", path, __builtin_return_address(0));
+	return real_unlink(path);
+}
+
+EXPORT int renameat2(int olddirfd, const char *oldpath, int newdirfd,
+		     const char *newpath, unsigned int flags)
+{
+	REAL(renameat2);
+	audit("renameat2", oldpath, __builtin_return_address(0));
+	audit("renameat2", newpath, __builtin_return_address(0));
+	return real_renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+EXPORT int stat(const char *path, struct stat *st)
+{
+	REAL(stat);
+	audit("stat", path, __builtin_return_address(0));
+	return real_stat(path, st);
+}
+
+EXPORT int lstat(const char *path, struct stat *st)
+{
+	REAL(lstat);
+	audit("lstat", path, __builtin_return_address(0));
+	return real_lstat(path, st);
+}
+
+EXPORT int chmod(const char *path, mode_t mode)
+{
+	REAL(chmod);
+	audit("chmod", path, __builtin_return_address(0));
+	return real_chmod(path, mode);
+}
+
+EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
+{
+	REAL(lchown);
+	audit("lchown", path, __builtin_return_address(0));
+	return real_lchown(path, uid, gid);
+}
+
 EXPORT int statfs(const char *path, struct statfs *buf)
 {
 	static int (*real)(const char *, struct statfs *);
+
+	audit("statfs", path, __builtin_return_address(0));
 
 	if (!real)
 		real = (int (*)(const char *, struct statfs *))dlsym(RTLD_NEXT, "statfs");

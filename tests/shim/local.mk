@@ -9,21 +9,21 @@ tests_shim_fake_env = tests/shim/fake-env.c tests/shim/fake-env.h
 
 check_PROGRAMS += tests/shim/test-core
 tests_shim_test_core_SOURCES = tests/shim/test-core.c $(tests_shim_check_runner) $(tests_shim_fake_env)
-tests_shim_test_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
+tests_shim_test_core_CPPFLAGS = $(AM_CPPFLAGS) $(shim_cppflags)
 tests_shim_test_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-core
 
 check_PROGRAMS += tests/shim/test-mmap-core
 tests_shim_test_mmap_core_SOURCES = tests/shim/test-mmap-core.c $(tests_shim_check_runner) $(tests_shim_fake_env)
-tests_shim_test_mmap_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
+tests_shim_test_mmap_core_CPPFLAGS = $(AM_CPPFLAGS) $(shim_cppflags)
 tests_shim_test_mmap_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_shim_test_mmap_core_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
 TESTS += tests/shim/test-mmap-core
 
 check_PROGRAMS += tests/shim/test-unbacked-cache
 tests_shim_test_unbacked_cache_SOURCES = tests/shim/test-unbacked-cache.c $(tests_shim_check_runner)
-tests_shim_test_unbacked_cache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/shim
+tests_shim_test_unbacked_cache_CPPFLAGS = $(AM_CPPFLAGS) $(shim_cppflags)
 tests_shim_test_unbacked_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
 tests_shim_test_unbacked_cache_LDFLAGS = -pthread
 tests_shim_test_unbacked_cache_LDADD = shim/libmshare-shim-core.la $(CHECK_LIBS)
@@ -45,6 +45,8 @@ tests_shim_shim_vm_helper_LDFLAGS = -pthread
 dist_noinst_SCRIPTS += tests/shim/vm-shim-tests.sh
 dist_noinst_SCRIPTS += tests/shim/vm-unbacked-cache-tests.sh
 dist_noinst_SCRIPTS += tests/shim/vm-shim-kernel-tables.sh
+dist_noinst_SCRIPTS += tests/shim/vm-shim-kernel-rights.sh
+dist_noinst_SCRIPTS += tests/shim/vm-kernel-sysv-common.sh
 
 # The in-VM suite of the mmap paths (MSHARE_SHIM_FILES / MSHARE_SHIM_ANON).
 check_PROGRAMS += tests/shim/mmap-helper
@@ -100,7 +102,7 @@ tests_shim_secure_probe_LDFLAGS = -no-install
 check_LTLIBRARIES += tests/shim/libmshare-shim-securetest.la
 tests_shim_libmshare_shim_securetest_la_SOURCES = $(shim_libmshare_shim_la_SOURCES)
 tests_shim_libmshare_shim_securetest_la_CFLAGS = $(shim_libmshare_shim_la_CFLAGS)
-tests_shim_libmshare_shim_securetest_la_CPPFLAGS = $(AM_CPPFLAGS) \
+tests_shim_libmshare_shim_securetest_la_CPPFLAGS = $(AM_CPPFLAGS) $(shim_cppflags) \
 	-DSHIM_SECURE_CONFIG='"$(abs_top_builddir)/tests/shim/secure-etc/secure.conf"'
 tests_shim_libmshare_shim_securetest_la_LDFLAGS = $(shim_libmshare_shim_la_LDFLAGS) -rpath /nowhere
 tests_shim_libmshare_shim_securetest_la_LIBADD = $(shim_libmshare_shim_la_LIBADD)
@@ -114,3 +116,7 @@ dist_noinst_SCRIPTS += tests/shim/test-shim-secure.sh
 # No libc function that allocates or translates is imported by the shim.
 TESTS += tests/shim/test-shim-imports.sh
 dist_noinst_SCRIPTS += tests/shim/test-shim-imports.sh
+
+# shim/'s layers depend one way: sources and built objects.
+TESTS += tests/shim/test-shim-layering.sh
+dist_noinst_SCRIPTS += tests/shim/test-shim-layering.sh

@@ -47,6 +47,35 @@
  *                               SHM_REMAP) over it, writes through the second
  *                               and reads through a fresh attachment;
  *                               prints "first second data" or what failed
+ *   plain-ops ID                attach (ID of 8 pages or more), print
+ *                               "before: shared|plain", then one line per
+ *                               call with "ok" or its errno: munmap of page 1,
+ *                               mprotect of page 0 read-only, mlock of page 2,
+ *                               madvise MADV_DONTNEED of page 3; then
+ *                               "after: shared|plain" and "data:" with the
+ *                               first bytes of pages 0 and 2
+ *   chown ID UID                IPC_SET with the owner UID (its group too)
+ *   chmod-loop ID SECONDS MODE1 MODE2
+ *                               IPC_SET between MODE1 and MODE2 in turn for
+ *                               SECONDS, each kept for a random 0-200 us;
+ *                               "toggles=N failed=N"
+ *   attach-loop ID THREADS SECONDS [FLAGS]
+ *                               THREADS threads shmat(FLAGS)/shmdt for SECONDS,
+ *                               looking at the VmFlags of every attachment;
+ *                               prints "ok=N EACCES=N other=N
+ *                               shared=S/LOOKED" and the first other errno
+ *                               names, if any
+ *   lock ID                     attach and touch a page, SHM_LOCK, SHM_UNLOCK
+ *                               if locked; "shared|plain lock=R unlock=R"
+ *   info                        SHM_INFO: "rss=PAGES swp=PAGES"
+ *   fill ID NPAGES [hold]       attach, write each of the first NPAGES pages
+ *                               with its index, detach ("filled"), or stay
+ *                               attached ("held", then wait to be killed)
+ *   check ID NPAGES             attach read-only, check those pages: "intact"
+ *                               or "bad=K first=PAGE"
+ *   mlockall-attach ID          mlockall(MCL_CURRENT|MCL_FUTURE), then shmat:
+ *                               "ok shared|plain locked|unlocked" (VmLck grew
+ *                               by the segment's size or not) or the errno
  */
 #include <errno.h>
 #include <pthread.h>
@@ -60,6 +89,7 @@
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mshare-procfs.h"
@@ -626,6 +656,260 @@ static int cmd_tables(int id)
 	return 0;
 }
 
+static void print_tables(const char *when, const void *p)
+{
+	int shared = smaps_shares_tables(p);
+
+	printf("%s: %s\n", when, shared < 0 ? "unmapped" :
+	       shared ? "shared" : "plain");
+}
+
+static void print_call(const char *call, int rc)
+{
+	printf("%s: %s\n", call, rc == 0 ? "ok" : errname(errno));
+}
+
+/* Calls that shared page tables cannot serve: the kernel makes it plain. */
+static int cmd_plain_ops(int id)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *p = shmat(id, NULL, 0);
+
+	if (p == (void *)-1)
+		return die("shmat");
+	print_tables("before", p);
+	print_call("munmap", munmap(p + page, page));
+	print_call("mprotect", mprotect(p, page, PROT_READ));
+	print_call("mlock", mlock(p + 2 * page, page));
+	print_call("madvise", madvise(p + 3 * page, page, MADV_DONTNEED));
+	print_tables("after", p);
+	printf("data: %c%c\n", p[0] ? p[0] : '0', p[2 * page] ? p[2 * page] : '0');
+	return shmdt(p) == 0 ? 0 : die("shmdt");
+}
+
+static int cmd_chown(int id, int uid)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return die("IPC_STAT");
+	ds.shm_perm.uid = (uid_t)uid;
+	ds.shm_perm.gid = (gid_t)uid;
+	if (shmctl(id, IPC_SET, &ds) != 0)
+		return die("IPC_SET");
+	printf("ok\n");
+	return 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmd_chmod_loop(int id, double seconds, int mode1, int mode2)
+{
+	double end = now_seconds() + seconds;
+	unsigned long toggles = 0, failed = 0;
+	struct shmid_ds ds;
+
+	if (shmctl(id, IPC_STAT, &ds) != 0)
+		return die("IPC_STAT");
+	unsigned int seed = (unsigned int)getpid();
+
+	while (now_seconds() < end) {
+		ds.shm_perm.mode = (unsigned short)(toggles % 2 ? mode2 : mode1);
+		if (shmctl(id, IPC_SET, &ds) != 0)
+			failed++;
+		toggles++;
+		/*
+		 * Each mode stays for a random 0 to 200 us, asleep: with a
+		 * fixed period an attacher's calls can fall into step with
+		 * it and meet only one of the modes, and a loop that never
+		 * sleeps keeps the IPC ids' rwsem, which a successful shmat
+		 * takes too, nearly always held.
+		 */
+		struct timespec hold = { .tv_nsec = (rand_r(&seed) % 201) * 1000L };
+
+		nanosleep(&hold, NULL);
+	}
+	printf("toggles=%lu failed=%lu\n", toggles, failed);
+	return failed ? 1 : 0;
+}
+
+struct loop_job {
+	int id;
+	int flags;
+	double end;
+	unsigned long ok, eacces, other, shared, looked;
+	int first_other;
+};
+
+static void *attach_until(void *arg)
+{
+	struct loop_job *job = arg;
+
+	while (now_seconds() < job->end) {
+		volatile char *p = shmat(job->id, NULL, job->flags);
+
+		if (p == (void *)-1) {
+			if (errno == EACCES) {
+				job->eacces++;
+			} else {
+				if (!job->other)
+					job->first_other = errno;
+				job->other++;
+			}
+			continue;
+		}
+		(void)p[0];
+		job->looked++;
+		job->shared += smaps_shares_tables((const void *)p) == 1;
+		job->ok++;
+		if (shmdt((const void *)p) != 0) {
+			if (!job->other)
+				job->first_other = errno;
+			job->other++;
+		}
+	}
+	return NULL;
+}
+
+static int cmd_attach_loop(int id, int n, double seconds, int flags)
+{
+	pthread_t threads[64];
+	struct loop_job jobs[64];
+	unsigned long ok = 0, eacces = 0, other = 0, shared = 0, looked = 0;
+	double end = now_seconds() + seconds;
+
+	if (n < 1 || n > 64)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		jobs[i] = (struct loop_job){ .id = id, .flags = flags, .end = end };
+		if (pthread_create(&threads[i], NULL, attach_until, &jobs[i]) != 0)
+			return die("pthread_create");
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(threads[i], NULL);
+		ok += jobs[i].ok;
+		eacces += jobs[i].eacces;
+		other += jobs[i].other;
+		shared += jobs[i].shared;
+		looked += jobs[i].looked;
+	}
+	printf("ok=%lu EACCES=%lu other=%lu shared=%lu/%lu", ok, eacces, other,
+	       shared, looked);
+	for (int i = 0; i < n; i++)
+		if (jobs[i].other)
+			printf(" %s", errname(jobs[i].first_other));
+	printf("\n");
+	return 0;
+}
+
+static const char *result_name(int rc)
+{
+	return rc == 0 ? "ok" : errname(errno);
+}
+
+static int cmd_lock(int id)
+{
+	volatile char *p = shmat(id, NULL, 0);
+	const char *lock, *unlock = "-";
+	int shared, rc;
+
+	if (p == (void *)-1)
+		return die("shmat");
+	p[0] = p[0];
+	shared = smaps_shares_tables((const void *)p) == 1;
+	rc = shmctl(id, SHM_LOCK, NULL);
+	lock = result_name(rc);
+	if (rc == 0)
+		unlock = result_name(shmctl(id, SHM_UNLOCK, NULL));
+	printf("%s lock=%s unlock=%s\n", shared ? "shared" : "plain", lock,
+	       unlock);
+	shmdt((const void *)p);
+	return 0;
+}
+
+static int cmd_info(void)
+{
+	struct shm_info info;
+
+	if (shmctl(0, SHM_INFO, (struct shmid_ds *)&info) < 0)
+		return die("SHM_INFO");
+	printf("rss=%lu swp=%lu\n", info.shm_rss, info.shm_swp);
+	return 0;
+}
+
+static int cmd_fill(int id, size_t pages, int hold)
+{
+	char *p = shmat(id, NULL, 0);
+
+	if (p == (void *)-1)
+		return die("shmat");
+	for (size_t i = 0; i < pages; i++) {
+		memset(p + i * 4096, (int)(i % 251) + 1, 4096);
+		memcpy(p + i * 4096, &i, sizeof(i));
+	}
+	if (!hold) {
+		shmdt(p);
+		printf("filled\n");
+		return 0;
+	}
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int cmd_check(int id, size_t pages)
+{
+	const char *p = shmat(id, NULL, SHM_RDONLY);
+	size_t bad = 0, first = 0;
+
+	if (p == (void *)-1)
+		return die("shmat");
+	for (size_t i = 0; i < pages; i++) {
+		const char *page = p + i * 4096;
+		size_t index;
+		int good;
+
+		memcpy(&index, page, sizeof(index));
+		good = index == i;
+		for (size_t b = sizeof(index); good && b < 4096; b++)
+			good = page[b] == (char)(i % 251 + 1);
+		if (!good && !bad++)
+			first = i;
+	}
+	shmdt(p);
+	if (bad)
+		printf("bad=%zu first=%zu\n", bad, first);
+	else
+		printf("intact\n");
+	return bad ? 1 : 0;
+}
+
+static int cmd_mlockall_attach(int id)
+{
+	size_t size = segment_size(id);
+	long before, after;
+	void *p;
+
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		return die("mlockall");
+	before = proc_self_status_kb("VmLck");
+	p = shmat(id, NULL, 0);
+	if (p == (void *)-1)
+		return die("shmat");
+	after = proc_self_status_kb("VmLck");
+	printf("ok %s %s\n", smaps_shares_tables(p) == 1 ? "shared" : "plain",
+	       after - before >= (long)(size >> 10) ? "locked" : "unlocked");
+	shmdt(p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -680,8 +964,31 @@ int main(int argc, char **argv)
 		return cmd_attach_twice((int)number(argv[2]));
 	if (!strcmp(cmd, "attach-fork") && argc == 3)
 		return cmd_attach_fork((int)number(argv[2]));
+	if (!strcmp(cmd, "plain-ops") && argc == 3)
+		return cmd_plain_ops((int)number(argv[2]));
 	if (!strcmp(cmd, "private-cycle") && argc == 3)
 		return cmd_private_cycle(size_arg(argv[2]));
+	if (!strcmp(cmd, "chown") && argc == 4)
+		return cmd_chown((int)number(argv[2]), (int)number(argv[3]));
+	if (!strcmp(cmd, "chmod-loop") && argc == 6)
+		return cmd_chmod_loop((int)number(argv[2]), (double)number(argv[3]),
+				      (int)strtol(argv[4], NULL, 8),
+				      (int)strtol(argv[5], NULL, 8));
+	if (!strcmp(cmd, "attach-loop") && (argc == 5 || argc == 6))
+		return cmd_attach_loop((int)number(argv[2]), (int)number(argv[3]),
+				       (double)number(argv[4]),
+				       argc == 6 ? (int)number(argv[5]) : 0);
+	if (!strcmp(cmd, "lock") && argc == 3)
+		return cmd_lock((int)number(argv[2]));
+	if (!strcmp(cmd, "info") && argc == 2)
+		return cmd_info();
+	if (!strcmp(cmd, "fill") && (argc == 4 || argc == 5))
+		return cmd_fill((int)number(argv[2]), (size_t)number(argv[3]),
+				argc == 5 && !strcmp(argv[4], "hold"));
+	if (!strcmp(cmd, "check") && argc == 4)
+		return cmd_check((int)number(argv[2]), (size_t)number(argv[3]));
+	if (!strcmp(cmd, "mlockall-attach") && argc == 3)
+		return cmd_mlockall_attach((int)number(argv[2]));
 	fprintf(stderr, "usage: see the comment at the top of shim-vm-helper.c\n");
 	return 2;
 }

@@ -15,15 +15,15 @@
 #include <unistd.h>
 
 #include "check-runner.h"
+#include "core/config.h"
+#include "core/errtext.h"
+#include "core/keymatch.h"
+#include "core/log-target.h"
+#include "core/plan.h"
+#include "core/size.h"
+#include "core/textfmt.h"
 #include "fake-env.h"
-#include "config.h"
-#include "errtext.h"
-#include "keymatch.h"
-#include "log-target.h"
 #include "msharefs-uapi.h"
-#include "plan.h"
-#include "size.h"
-#include "textfmt.h"
 
 #define GiB (1ULL << 30)
 #define ALIGN_512G (512ULL * GiB)

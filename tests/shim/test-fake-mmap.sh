@@ -20,7 +20,9 @@ if [ ! -f "$fake_so" ] || [ ! -f "$shim" ] || [ ! -x "$race" ]; then
 	exit 0
 fi
 dir=$(mktemp -d /dev/shm/fake-mmap.XXXXXX) || exit 99
-trap 'rm -rf "$dir"' EXIT
+# The shim's path calls beneath the mount, by the fake (fake-msharefs.c).
+pathlog=$(mktemp /dev/shm/fake-mmap-paths.XXXXXX) || exit 99
+trap 'rm -rf "$dir" "$pathlog"' EXIT
 echo 549755813888 >"$dir/mshare_info"
 chmod 0444 "$dir/mshare_info"
 
@@ -28,7 +30,8 @@ chmod 0444 "$dir/mshare_info"
 . "$here/../tap.sh"
 
 under_fake() {
-	env FAKE_MSHAREFS_DIR="$dir" LD_PRELOAD="$fake_so $shim" \
+	env FAKE_MSHAREFS_DIR="$dir" FAKE_MSHAREFS_PATH_LOG="$pathlog" \
+	    LD_PRELOAD="$fake_so $shim" \
 	    MSHARE_SHIM_MOUNT="$dir" MSHARE_SHIM_ANON=1M MSHARE_SHIM_MIN_SIZE=1M \
 	    MSHARE_SHIM_LOG_FILE="$dir/shim.log" "$@"
 }
@@ -106,7 +109,7 @@ expect "260 mappings: one line says why the rest pass through" 1 \
 #    data written through one never reaches the file; the calls and the
 #    shim's descriptors are what these cases check).
 files=$(mktemp -d "${TMPDIR:-/tmp}/fake-mmap-files.XXXXXX") || exit 99
-trap 'rm -rf "$dir" "$files"' EXIT
+trap 'rm -rf "$dir" "$pathlog" "$files"' EXIT
 under_fake_files() {
 	under_fake env MSHARE_SHIM_FILES="$files/*" "$@"
 }
@@ -167,6 +170,10 @@ fi
 expect "fidelity: backed throughout, also after calls past the end" \
 	"backed yes|backed file after munmap past the end: yes|backed file after mprotect past the end: yes|backed file after mremap past the end: yes|backed anonymous after munmap past the end: yes|backed anonymous after mprotect past the end: yes|backed anonymous after mremap past the end: yes" \
 	"$(grep '^backed' "$files/fid.shim" | tr '\n' '|' | sed 's/|$//')"
+
+# (The shim's log file lies in the directory too: not a name on the mount.)
+expect "every name on the mount is reached through a descriptor of its root, no path" \
+	"" "$(grep -v " $dir/shim.log\$" "$pathlog" | sort -k2,2 -u | head -5)"
 
 [ -s "$dir/shim.log" ] && sed 's/^/# log: /' "$dir/shim.log"
 echo "1..$n"

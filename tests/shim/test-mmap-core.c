@@ -15,11 +15,11 @@
 #include <sys/stat.h>
 
 #include "check-runner.h"
+#include "core/config.h"
+#include "core/mmap-plan.h"
+#include "core/pathglob.h"
 #include "fake-env.h"
-#include "config.h"
-#include "mmap-plan.h"
 #include "msharefs-uapi.h"
-#include "pathglob.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

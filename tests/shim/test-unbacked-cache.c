@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Unit tests of the cache of segments known to have no region
- * (shim/unbacked-cache.c): what is recorded, what validates, eviction,
+ * (shim/core/unbacked-cache.c): what is recorded, what validates, eviction,
  * collisions, threads and fork.  No LD_PRELOAD, no msharefs: the tests
  * play the generation count themselves.
  */
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check-runner.h"
-#include "unbacked-cache.h"
+#include "core/unbacked-cache.h"
 
 static struct shim_unbacked_cache cache;
 

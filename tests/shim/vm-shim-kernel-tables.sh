@@ -9,26 +9,12 @@
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-builddir=${top_builddir:-$(cd "$here/../.." && pwd)}
-mount=/sys/fs/mshare
-sysctl=/proc/sys/kernel/shm_share_mmu
+. "$here/vm-kernel-sysv-common.sh"
 holders=""
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP must run as root (it switches to uid 65534 itself)"
-	exit 0
-fi
-if [ ! -e "$sysctl" ]; then
-	echo "1..0 # SKIP this kernel has no shmat(SHM_SHARE_MMU) ($sysctl)"
-	exit 0
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/vm-kernel-tables.XXXXXX") || exit 99
-chmod 755 "$work"
+kernel_sysv_start vm-kernel-tables
 base=$(( 0x5e000000 + ($$ % 0x1000) * 256 ))
 key() { printf '%d' $((base + $1)); }
-
-. "$here/../tap.sh"
 
 cleanup() {
 	for pid in $holders; do kill -9 "$pid" 2>/dev/null; done
@@ -41,12 +27,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-if ! cp "$builddir/tests/shim/shim-vm-helper" "$work/helper" ||
-   ! cp "$builddir/shim/.libs/libmshare-shim.so" "$work/libmshare-shim.so"; then
-	echo "Bail out! helper or shim not built in $builddir"
-	exit 1
-fi
-chmod 755 "$work/helper" "$work/libmshare-shim.so"
+kernel_sysv_tools
 
 # shim [VAR=VALUE...] COMMAND...: under the shim, strict, every key backed,
 # the SysV path chosen as by default (auto: the kernel's here).
@@ -55,9 +36,6 @@ shim() {
 	    MSHARE_SHIM_MIN_SIZE=64M MSHARE_SHIM_MODE=strict \
 	    MSHARE_SHIM_LOG_FILE="$work/shim.log" "$@"
 }
-plain() { "$work/helper" "$@"; }
-as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-files_of_mount() { find "$mount" -maxdepth 1 ! -name mshare_info ! -name mshare_generation ! -path "$mount" | wc -l; }
 
 # hold (shim|plain) ID: a background attacher of ID; waits until attached.
 hold() {
@@ -77,7 +55,7 @@ hold() {
 }
 stat_nattch() { plain stat "$1" | sed -n 's/^nattch=\([0-9]*\).*/\1/p'; }
 
-echo "1..17"
+echo "1..19"
 files_before=$(files_of_mount)
 
 # --- one memory -------------------------------------------------------------
@@ -93,6 +71,14 @@ expect "the shim's writes reach a process without the shim" "from-the-shim|m" \
 plain write "$id" from-a-plain-process >/dev/null
 expect "a plain process's writes reach the shim's" "from-a-plain-process|s" \
 	"$(shim "$work/helper" read "$id")"
+# Calls that shared tables cannot serve: the kernel makes the shim's
+# attachment plain first, and answers as for a plain one.
+ops_plain=$(plain plain-ops "$id" | sed 1d | tr '\n' ' ')
+ops_shim=$(shim "$work/helper" plain-ops "$id" | tr '\n' ' ')
+expect "the shim's attachment shares tables before munmap of a part and more" \
+	"before: shared" "${ops_shim%% munmap:*}"
+expect "munmap of a part, mprotect, mlock, madvise answer as without the shim" \
+	"$ops_plain" "${ops_shim#before: shared }"
 hold shim "$id" && hold plain "$id"
 expect "IPC_STAT counts a shared and a plain attacher (nattch)" 2 \
 	"$(stat_nattch "$id")"

@@ -48,6 +48,7 @@ export MSHARE_VM_SWAP=${MSHARE_VM_SWAP:-1024}
 shimtests=${MSHARE_SUITE_SHIMTESTS:-$top_srcdir/tests/shim/vm-shim-tests.sh}
 cachetests=${MSHARE_SUITE_CACHETESTS:-$top_srcdir/tests/shim/vm-unbacked-cache-tests.sh}
 tablestests=${MSHARE_SUITE_TABLESTESTS:-$top_srcdir/tests/shim/vm-shim-kernel-tables.sh}
+rightstests=${MSHARE_SUITE_RIGHTSTESTS:-$top_srcdir/tests/shim/vm-shim-kernel-rights.sh}
 mmaptests=${MSHARE_SUITE_MMAPTESTS:-$top_srcdir/tests/shim/vm-mmap-tests.sh}
 toolstests=${MSHARE_SUITE_TOOLSTESTS:-$top_srcdir/tests/tools/vm-tools-tests.sh}
 benchquick=${MSHARE_SUITE_BENCHQUICK:-$top_srcdir/tests/bench/bench-quick.sh}
@@ -347,6 +348,7 @@ script_tests() { # script_tests SCRIPT NAME TIMEOUT VM-OPTIONS... -- (label and 
 shim_tests() { script_tests "$shimtests" "shim VM tests" 1200 --hugepages 64 --mem 2048 -- "$@"; }
 cache_tests() { script_tests "$cachetests" "shim cache VM tests" 600 --mem 2048 -- "$@"; }
 tables_tests() { script_tests "$tablestests" "shim kernel-tables VM tests" 600 --mem 2048 -- "$@"; }
+rights_tests() { script_tests "$rightstests" "shim kernel-rights VM tests" 600 --mem 2048 -- "$@"; }
 mmap_tests() { script_tests "$mmaptests" "shim mmap VM tests" 1200 --hugepages 64 --mem 2048 -- "$@"; }
 tools_tests() { script_tests "$toolstests" "tools VM tests" 900 --mem 2048 -- "$@"; }
 # sysv only here (about 5 minutes of TCG per mode); the main job runs both.
@@ -449,6 +451,7 @@ if build_kernel default; then
 	shim_tests default
 	cache_tests default
 	tables_tests default
+	rights_tests default
 	mmap_tests default
 	tools_tests default
 	pg_debian_tests default
@@ -457,7 +460,7 @@ if build_kernel default; then
 	ptdemo_run default
 	bench_quick default
 else
-	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim kernel-tables VM tests" "shim mmap VM tests" "tools VM tests" "PostgreSQL, Debian's pg_ctlcluster" "torture" "mm selftests" "VmPTE evidence" "quick benchmark"; do
+	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim kernel-tables VM tests" "shim kernel-rights VM tests" "shim mmap VM tests" "tools VM tests" "PostgreSQL, Debian's pg_ctlcluster" "torture" "mm selftests" "VmPTE evidence" "quick benchmark"; do
 		skip "default/$t" "the default kernel did not build"
 	done
 fi
@@ -472,11 +475,12 @@ elif build_kernel debug --debug; then
 	shim_tests debug --debug
 	cache_tests debug --debug
 	tables_tests debug --debug
+	rights_tests debug --debug
 	mmap_tests debug --debug
 	torture_run debug --debug
 	mm_tests debug --debug
 else
-	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim kernel-tables VM tests" "shim mmap VM tests" "torture" "mm selftests"; do
+	for t in "selftest (root)" "selftest (nobody)" "selftest rights (root, pti=on)" "shim VM tests" "shim cache VM tests" "shim kernel-tables VM tests" "shim kernel-rights VM tests" "shim mmap VM tests" "torture" "mm selftests"; do
 		skip "debug/$t" "the debug kernel did not build"
 	done
 fi
