@@ -29,8 +29,10 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/plan.h"
 
 #define MSHARE_MAGIC 0x4d534852
+#define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
 
 static const char *prog = "mshare-run";
 static bool check_mode;		/* --check: the report on stdout */
@@ -120,6 +122,7 @@ static const struct {
 	{ "MSHARE_SHIM_FILES", "--files" },
 	{ "MSHARE_SHIM_ANON", "--anon" },
 	{ "MSHARE_SHIM_MIN_SIZE", "--min-size" },
+	{ "MSHARE_SHIM_SYSV", "--sysv" },
 	{ "MSHARE_SHIM_MODE", "--mode" },
 	{ "MSHARE_SHIM_LOG", "--log" },
 	{ "MSHARE_SHIM_LOG_FILE", "--log-file" },
@@ -397,6 +400,84 @@ static void check_limits(uint64_t alignment)
 	}
 }
 
+/* kernel.shm_share_mmu: 0 or 1, or -1 when the kernel has no SHM_SHARE_MMU. */
+static int kernel_share_mmu(void)
+{
+	FILE *f = fopen(SHARE_MMU_SYSCTL, "re");
+	int value = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &value) != 1)
+		value = -1;
+	fclose(f);
+	return value;
+}
+
+enum sysv_way {
+	SYSV_BY_KERNEL,		/* shmat(SHM_SHARE_MMU): no mount needed */
+	SYSV_BY_REGIONS,	/* the shim's msharefs regions */
+	SYSV_UNSHARED,		/* neither: a FAIL */
+};
+
+/*
+ * How configured SysV segments will share page tables, decided as the shim
+ * decides (shim_plan_sysv_path()); describes it in how.
+ */
+static enum sysv_way check_sysv_path(const struct shim_config *c, char *how,
+				     size_t size)
+{
+	int share_mmu = kernel_share_mmu();
+
+	switch (shim_plan_sysv_path(c, share_mmu >= 0)) {
+	case SHIM_SYSV_PATH_KERNEL:
+		if (share_mmu == 1) {
+			snprintf(how, size, "share page tables through the kernel");
+			result("ok", "SysV segments: this kernel shares their page tables itself (shmat() with SHM_SHARE_MMU, kernel.shm_share_mmu = 1); they need no msharefs mount");
+			return SYSV_BY_KERNEL;
+		}
+		snprintf(how, size, "pass through unshared: kernel.shm_share_mmu is 0");
+		result("FAIL", "SysV segments: kernel.shm_share_mmu is 0, so the kernel shares no SysV page tables (sysctl -w kernel.shm_share_mmu=1)");
+		return SYSV_UNSHARED;
+	case SHIM_SYSV_PATH_NONE:
+		snprintf(how, size, "pass through unshared: this kernel has no shmat(SHM_SHARE_MMU)");
+		result("FAIL", "SysV segments: MSHARE_SHIM_SYSV=kernel, and this kernel has no shmat(SHM_SHARE_MMU) (no %s)",
+		       SHARE_MMU_SYSCTL);
+		return SYSV_UNSHARED;
+	case SHIM_SYSV_PATH_REGIONS:
+		break;
+	}
+	snprintf(how, size, "share page tables through msharefs regions");
+	result("note", "SysV segments: through msharefs regions of the shim's own (%s)",
+	       c->sysv_tables == SHIM_SYSV_REGIONS ? "MSHARE_SHIM_SYSV=regions" :
+	       "this kernel has no shmat(SHM_SHARE_MMU)");
+	return SYSV_BY_REGIONS;
+}
+
+/*
+ * A shared attachment spans whole units of one top-level page-table entry
+ * (512 GiB on x86_64, kernel/UAPI.md); without that much address space left
+ * under RLIMIT_AS the kernel attaches the segment plainly, unshared.
+ */
+#define SHARE_MMU_UNIT (512ULL << 30)
+
+static void check_share_mmu_limits(void)
+{
+	struct rlimit as;
+	char h[32], u[32];
+
+	human(SHARE_MMU_UNIT, u, sizeof(u));
+	if (getrlimit(RLIMIT_AS, &as) < 0 || as.rlim_cur == RLIM_INFINITY)
+		return;
+	describe_limit(as.rlim_cur, h, sizeof(h));
+	if ((uint64_t)as.rlim_cur < SHARE_MMU_UNIT)
+		result("note", "RLIMIT_AS (ulimit -v) is %s, less than one shared attachment (%s of address space): the kernel will attach SysV segments plainly, unshared",
+		       h, u);
+	else
+		result("ok", "RLIMIT_AS (ulimit -v) is %s: room for at most %" PRIu64 " shared attachments of %s",
+		       h, (uint64_t)as.rlim_cur / (uint64_t)SHARE_MMU_UNIT, u);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "Usage: mshare-preflight [--check] [--quiet] [--options VAR,...] PROGRAM\n"
@@ -464,14 +545,37 @@ int main(int argc, char **argv)
 	if (!what[0])
 		result("note", "nothing is configured to be backed (no MSHARE_SHIM_SHM, _FILES or _ANON)");
 
-	bool usable = msharefs_usable(config.mount, &alignment, why, sizeof(why));
+	char sysv_how[128] = "";
+	bool sysv = !shim_keylist_is_empty(&config.shm);
+	bool needs_msharefs = !what[0] || config.files[0] || config.anon_set;
 
-	if (usable)
-		check_limits(alignment);
-	else if (check_mode)
-		result("FAIL", "%s", why);
-	else
-		failures++;	/* said below, with what follows from it */
+	if (sysv) {
+		switch (check_sysv_path(&config, sysv_how, sizeof(sysv_how))) {
+		case SYSV_BY_REGIONS:
+			needs_msharefs = true;
+			break;
+		case SYSV_BY_KERNEL:
+			check_share_mmu_limits();
+			break;
+		case SYSV_UNSHARED:
+			break;
+		}
+	}
+
+	bool usable = true;
+
+	if (!needs_msharefs) {
+		result("note", "msharefs at %s: not checked, nothing configured here needs it",
+		       config.mount);
+	} else {
+		usable = msharefs_usable(config.mount, &alignment, why, sizeof(why));
+		if (usable)
+			check_limits(alignment);
+		else if (check_mode)
+			result("FAIL", "%s", why);
+		else
+			failures++;	/* said below, with what follows from it */
+	}
 	check_program(&config, program);
 
 	if (check_mode) {
@@ -495,13 +599,20 @@ int main(int argc, char **argv)
 		say("msharefs not available: %s: the shim will pass everything through (try mode)", why);
 		return 0;
 	}
-	human(alignment, h, sizeof(h));
-	if (!what[0])
+	if (!needs_msharefs) {
+		say("%s %s%s (%s mode): SysV segments %s", what,
+		    failures ? "is configured" : "will be backed", in_exe,
+		    mode_name(config.mode), sysv_how);
+	} else if (!what[0]) {
+		human(alignment, h, sizeof(h));
 		say("msharefs at %s (alignment %s): nothing is configured to be backed (no --shm, --files, --anon or profile): the shim will pass everything through",
 		    config.mount, h);
-	else
-		say("msharefs at %s (alignment %s): %s will be backed%s (%s mode)",
-		    config.mount, h, what, in_exe, mode_name(config.mode));
+	} else {
+		human(alignment, h, sizeof(h));
+		say("msharefs at %s (alignment %s): %s will be backed%s (%s mode)%s%s",
+		    config.mount, h, what, in_exe, mode_name(config.mode),
+		    sysv_how[0] ? ": SysV segments " : "", sysv_how);
+	}
 	if (failures && config.mode == SHIM_MODE_STRICT) {
 		say("a check failed (see mshare-run --check): refusing to run in strict mode");
 		return 1;

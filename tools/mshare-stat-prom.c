@@ -50,7 +50,7 @@ static void region_sample(const char *metric, const struct mount_state *m,
 			  const struct region *r, uint64_t value)
 {
 	printf("%s{mount=", metric);
-	label_value(m->dir);
+	label_value(m->dir ? m->dir : "");
 	printf(",region=");
 	label_value(r->name);
 	printf(",kind=\"%s\"} %" PRIu64 "\n", kind_names[r->kind], value);
@@ -62,10 +62,14 @@ int print_prometheus(const struct mount_state *m)
 	printf("mshare_supported %d\n", m->supported ? 1 : 0);
 	header("mshare_mounted", "1 if msharefs is mounted (and mshare-stat could read it).");
 	mount_sample("mshare_mounted", m, m->mounted ? 1 : 0);
-	if (!m->mounted)
+	header("mshare_kernel_shares_sysv",
+	       "1 if the kernel shares SysV segments' page tables itself (shmat() with SHM_SHARE_MMU).");
+	printf("mshare_kernel_shares_sysv %d\n", m->kernel_sysv ? 1 : 0);
+	if (!m->mounted && !m->kernel_sysv)
 		return EXIT_OK;
 
-	header("mshare_regions", "Regions in the msharefs mount.");
+	header("mshare_regions",
+	       "Regions: those in the msharefs mount and SysV segments attached with page tables the kernel shares.");
 	mount_sample("mshare_regions", m, m->nregions);
 	header("mshare_bytes", "Total size of the regions in bytes.");
 	mount_sample("mshare_bytes", m, m->total_bytes);

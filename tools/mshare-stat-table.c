@@ -51,9 +51,9 @@ static const struct column_info columns[COL_COUNT] = {
 	[COL_NAME] = { "NAME", 0.2, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, true,
 		"region file name" },
 	[COL_KIND] = { "KIND", 1, 0, SCOLS_JSON_STRING, true,
-		"sysv, file, creating, tmp or other" },
+		"sysv, file, creating, tmp, other; kernel: a SysV segment whose page tables the kernel shares" },
 	[COL_SIZE] = { "SIZE", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
-		"region size (its address-space reservation)" },
+		"region size (its address-space reservation); kernel: the segment's size" },
 	[COL_OWNER] = { "OWNER", 5, 0, SCOLS_JSON_STRING, true, "owner" },
 	[COL_GROUP] = { "GROUP", 5, 0, SCOLS_JSON_STRING, false, "group" },
 	[COL_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, true, "mode, octal" },
@@ -183,6 +183,7 @@ static const char *region_state(const struct region *r)
 		return "unlinked";
 	switch (r->kind) {
 	case KIND_SYSV:
+	case KIND_KERNEL:
 		return sysv_state_names[r->sysv_state];
 	case KIND_FILE:
 		return r->nattachers ? "mapped" : "unmapped";
@@ -202,6 +203,9 @@ static char *backs_cell(const struct region *r)
 	switch (r->kind) {
 	case KIND_SYSV:
 		return xasprintf("SysV key 0x%08" PRIx32 "%s, id %" PRId64 ", creator pid %" PRId64,
+				 r->key, r->key ? "" : " (IPC_PRIVATE)", r->shmid, r->cpid);
+	case KIND_KERNEL:
+		return xasprintf("SysV key 0x%08" PRIx32 "%s, id %" PRId64 ", creator pid %" PRId64 ", page tables shared by the kernel",
 				 r->key, r->key ? "" : " (IPC_PRIVATE)", r->shmid, r->cpid);
 	case KIND_FILE: {
 		char h[32], prot[8] = "";
@@ -318,6 +322,7 @@ static char *region_cell(const struct region *r, enum column_id id,
 			 const struct output_options *o)
 {
 	bool linked = !r->unlinked;
+	bool sysv = r->kind == KIND_SYSV || r->kind == KIND_KERNEL;
 
 	switch (id) {
 	case COL_NAME: return xasprintf("%s", r->name);
@@ -330,11 +335,11 @@ static char *region_cell(const struct region *r, enum column_id id,
 	case COL_STATE: return xasprintf("%s", region_state(r));
 	case COL_BACKS: return backs_cell(r);
 	case COL_KEY:
-		return r->kind == KIND_SYSV ? xasprintf("0x%08" PRIx32, r->key) : NULL;
+		return sysv ? xasprintf("0x%08" PRIx32, r->key) : NULL;
 	case COL_SHMID:
-		return r->kind == KIND_SYSV ? xasprintf("%" PRId64, r->shmid) : NULL;
+		return sysv ? xasprintf("%" PRId64, r->shmid) : NULL;
 	case COL_CPID:
-		if (r->kind == KIND_SYSV)
+		if (sysv)
 			return xasprintf("%" PRId64, r->cpid);
 		return r->owner_pid > 0 ? xasprintf("%" PRId64, r->owner_pid) : NULL;
 	case COL_PATH: return r->path ? xasprintf("%s", r->path) : NULL;
@@ -451,10 +456,12 @@ static struct libscols_table *summary_table(const struct mount_state *m,
 		set_cell(ln, c++, xasprintf("%d", code));
 		return tb;
 	}
-	if (!m->mounted)
+	add_column(tb, "kernel_shares_sysv", 0, 0, SCOLS_JSON_BOOLEAN);
+	set_cell(ln, c++, xasprintf("%s", m->kernel_sysv ? "1" : "0"));
+	if (!m->mounted && !m->kernel_sysv)
 		return tb;
 	add_column(tb, "alignment", 0, 0, SCOLS_JSON_NUMBER);
-	set_cell(ln, c++, xasprintf("%" PRIu64, m->alignment));
+	set_cell(ln, c++, m->mounted ? xasprintf("%" PRIu64, m->alignment) : NULL);
 	add_column(tb, "regions", 0, 0, SCOLS_JSON_NUMBER);
 	set_cell(ln, c++, xasprintf("%zu", m->nregions));
 	add_column(tb, "bytes", 0, 0, SCOLS_JSON_NUMBER);
@@ -526,7 +533,11 @@ int print_regions(const struct mount_state *m, const struct output_options *o)
 	/* The summary line is for people: --raw and --noheadings leave it out. */
 	bool summary = !o->raw && !o->noheadings;
 
-	if (summary)
+	if (summary && !m->mounted)
+		printf("msharefs is not mounted; SysV segments whose page tables the kernel shares: %zu, %s, %" PRIu64 " attachment%s, page tables saved now: %s\n",
+		       m->nregions, human(m->total_bytes, h, sizeof(h)), m->total_attachments,
+		       m->total_attachments == 1 ? "" : "s", human(m->total_saved, s, sizeof(s)));
+	else if (summary)
 		printf("msharefs at %s, alignment %s: %zu region%s, %s, %" PRIu64 " attachment%s, page tables saved now: %s%s\n",
 		       m->dir, human(m->alignment, a, sizeof(a)), m->nregions,
 		       m->nregions == 1 ? "" : "s", human(m->total_bytes, h, sizeof(h)),

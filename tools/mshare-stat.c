@@ -265,11 +265,13 @@ static void load_sysv(void)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		long long key, shmid, cpid, lpid;
-		unsigned perms;
-		unsigned long long size, nattch;
+		unsigned perms, uid = 0, gid = 0;
+		unsigned long long size, nattch, rss = 0;
+		int n = sscanf(line, "%lld %lld %o %llu %lld %lld %llu %u %u %*u %*u %*u %*u %*u %llu",
+			       &key, &shmid, &perms, &size, &cpid, &lpid, &nattch,
+			       &uid, &gid, &rss);
 
-		if (sscanf(line, "%lld %lld %o %llu %lld %lld %llu", &key, &shmid,
-			   &perms, &size, &cpid, &lpid, &nattch) != 7)
+		if (n < 7)
 			continue;
 		segments = grow(segments, &nsegments, sizeof(*segments));
 		struct segment *s = &segments[nsegments - 1];
@@ -279,6 +281,10 @@ static void load_sysv(void)
 		s->size = size;
 		s->cpid = cpid;
 		s->nattch = nattch;
+		s->uid = (uid_t)uid;
+		s->gid = (gid_t)gid;
+		s->has_rss = n == 10;
+		s->rss = rss;
 	}
 	fclose(f);
 }
@@ -293,7 +299,7 @@ static const struct segment *find_segment(int64_t shmid)
 
 /* ---- regions ---------------------------------------------------------------- */
 
-const char *const kind_names[] = { "sysv", "file", "creating", "tmp", "other" };
+const char *const kind_names[] = { "sysv", "file", "creating", "tmp", "other", "kernel" };
 const char *const sysv_state_names[] = { "live", "gone", "reused", "unknown" };
 
 static const char *const info_fields[] = {
@@ -514,11 +520,142 @@ static bool unresolved_files(void)
 	return false;
 }
 
+/* ---- SysV segments whose page tables the kernel shares --------------------- */
+
+#define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
+/*
+ * A shared attachment spans whole units of one top-level page-table entry
+ * (512 GiB on x86_64, kernel/UAPI.md); a plain one only the segment, rounded
+ * up to its page size (at most 1 GiB).
+ */
+#define SHARE_MMU_UNIT (512ULL << 30)
+#define PLAIN_ROUNDING (1ULL << 30)
+
+/* One row per segment, as segments[]; those attached shared are kept. */
+static struct region *kernel_rows;
+
+static bool kernel_shares_sysv(void)
+{
+	return access(SHARE_MMU_SYSCTL, F_OK) == 0;
+}
+
+static void load_kernel_rows(void)
+{
+	kernel_rows = xrealloc(NULL, nsegments * sizeof(*kernel_rows));
+	memset(kernel_rows, 0, nsegments * sizeof(*kernel_rows));
+	for (size_t i = 0; i < nsegments; i++) {
+		const struct segment *seg = &segments[i];
+		struct region *r = &kernel_rows[i];
+
+		r->kind = KIND_KERNEL;
+		snprintf(r->name, sizeof(r->name), "sysv-kernel.%08" PRIx32 ".%" PRId64,
+			 seg->key, seg->shmid);
+		r->key = seg->key;
+		r->shmid = seg->shmid;
+		r->cpid = seg->cpid;
+		r->segment = seg;
+		r->sysv_state = SYSV_LIVE;
+		r->owner_pid = -1;
+		r->prot = -1;
+		r->st.st_size = (off_t)seg->size;
+		r->st.st_uid = seg->uid;
+		r->st.st_gid = seg->gid;
+		r->st.st_mode = seg->perms & 0777;	/* not SHM_DEST, SHM_LOCKED */
+		r->has[INFO_RSS] = seg->has_rss;
+		r->info[INFO_RSS] = seg->rss;
+	}
+}
+
+/* "/SYSV" and 8 hex digits, maybe " (deleted)": how maps names shmat(). */
+static bool sysv_mapping_name(const char *name)
+{
+	if (strncmp(name, "/SYSV", 5))
+		return false;
+	for (int i = 5; i < 13; i++)
+		if (!isxdigit((unsigned char)name[i]))
+			return false;
+	return name[13] == '\0' || name[13] == ' ';
+}
+
+/* Does smaps give the VMA at start the "st" flag (shared page tables)? */
+static bool vmflags_share_tables(pid_t pid, unsigned long long start)
+{
+	char path[64], line[512], head[32];
+	bool in_vma = false, shared = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	snprintf(head, sizeof(head), "%llx-", start);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, head, strlen(head))) {
+			in_vma = true;
+		} else if (in_vma && !strncmp(line, "VmFlags:", 8)) {
+			shared = strstr(line, " st") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return shared;
+}
+
+static bool shared_attachment(pid_t pid, unsigned long long start,
+			      unsigned long long end, uint64_t size)
+{
+	unsigned long long len = end - start;
+
+	if (start % SHARE_MMU_UNIT || len % SHARE_MMU_UNIT)
+		return false;
+	if (len > (size + PLAIN_ROUNDING - 1) / PLAIN_ROUNDING * PLAIN_ROUNDING)
+		return true;
+	/* As long as a plain one could be (a segment of whole units): ask. */
+	return vmflags_share_tables(pid, start);
+}
+
+/* A SysV mapping in maps: its inode number is the shmid. */
+static void note_kernel_attachment(pid_t pid, unsigned long long start,
+				   unsigned long long end, unsigned long long shmid,
+				   int *same_ipc_ns)
+{
+	struct region *r = NULL;
+
+	for (size_t i = 0; i < nsegments && !r; i++)
+		if ((unsigned long long)kernel_rows[i].shmid == shmid)
+			r = &kernel_rows[i];
+	if (!r)
+		return;
+	/* Another IPC namespace's ids are not the ones we read. */
+	if (*same_ipc_ns < 0) {
+		char ipc[64];
+
+		ns_link(pid, "ipc", ipc, sizeof(ipc));
+		*same_ipc_ns = !*ipc || !*self_ipc_ns || !strcmp(ipc, self_ipc_ns);
+	}
+	if (*same_ipc_ns && shared_attachment(pid, start, end, r->segment->size))
+		add_attacher(r, pid);
+}
+
+/* The segments attached with shared tables become rows of the table. */
+static void adopt_kernel_rows(void)
+{
+	for (size_t i = 0; kernel_rows && i < nsegments; i++) {
+		if (!kernel_rows[i].nattachers)
+			continue;
+		regions = grow(regions, &nregions, sizeof(*regions));
+		regions[nregions - 1] = kernel_rows[i];
+	}
+	free(kernel_rows);
+	kernel_rows = NULL;
+}
+
 static void scan_maps(pid_t pid)
 {
 	char path[64], line[PATH_MAX + 256];
-	size_t mlen = strlen(mount_dir);
+	size_t mlen = mount_dir ? strlen(mount_dir) : 0;
 	bool want_files = unresolved_files();
+	int same_ipc_ns = -1;	/* not looked up yet */
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
@@ -539,18 +676,21 @@ static void scan_maps(pid_t pid)
 	ungetc(c, f);
 	while (fgets(line, sizeof(line), f)) {
 		unsigned maj, min;
-		unsigned long long ino;
+		unsigned long long start, end, ino;
 		int off = 0;
 		char *name;
 
 		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu %n", &maj, &min, &ino, &off) < 3 || !off)
+		if (sscanf(line, "%llx-%llx %*s %*s %x:%x %llu %n", &start, &end, &maj, &min,
+			   &ino, &off) < 5 || !off)
 			continue;
 		name = line + off;
 		if (*name != '/')
 			continue;
-		if (makedev(maj, min) == mount_dev && !strncmp(name, mount_dir, mlen) &&
-		    name[mlen] == '/') {
+		if (kernel_rows && sysv_mapping_name(name)) {
+			note_kernel_attachment(pid, start, end, ino, &same_ipc_ns);
+		} else if (mount_dir && makedev(maj, min) == mount_dev &&
+			   !strncmp(name, mount_dir, mlen) && name[mlen] == '/') {
 			/* The shim maps mshare_generation: not a region. */
 			if (!strcmp(name + mlen + 1, "mshare_generation") ||
 			    !strcmp(name + mlen + 1, "mshare_info"))
@@ -673,8 +813,27 @@ static uint64_t pgtables_for(uint64_t bytes)
 	return (pte + pmd + pud) * page;
 }
 
+/* The saving: each shared attacher but one would have its own tables. */
+static void analyse_kernel(struct region *r)
+{
+	r->attachments_used = r->vmas;
+	if (r->has[INFO_RSS]) {
+		r->pgtables_used = pgtables_for(r->info[INFO_RSS]);
+		r->method = "(attachments - 1) x page tables estimated from the segment's resident memory (/proc/sysvipc/shm)";
+	} else {
+		r->pgtables_used = pgtables_for(r->segment->size);
+		r->method = "(attachments - 1) x page tables estimated from the segment's size (upper bound)";
+	}
+	r->saving_known = true;
+	r->saved = r->attachments_used > 1 ? (r->attachments_used - 1) * r->pgtables_used : 0;
+}
+
 static void analyse(struct region *r)
 {
+	if (r->kind == KIND_KERNEL) {
+		analyse_kernel(r);
+		return;
+	}
 	if (r->kind == KIND_SYSV) {
 		if (!sysv_readable) {
 			r->sysv_state = SYSV_UNKNOWN;
@@ -791,6 +950,9 @@ static bool unreachable(const struct region *r, char *why, size_t size, int *loc
 		return true;
 	case KIND_OTHER:
 		snprintf(why, size, "not a name libmshare-shim uses: never removed");
+		return false;
+	case KIND_KERNEL:
+		snprintf(why, size, "kept by the kernel with its segment");
 		return false;
 	}
 	return false;
@@ -921,6 +1083,9 @@ static void open_mount(const char *given)
 	} else {
 		found = find_mount();
 		if (!found) {
+			/* SysV page tables the kernel shares need no mount. */
+			if (run_mode != MODE_GC && kernel_shares_sysv())
+				return;
 			if (!supported)
 				fatal(EXIT_UNSUPPORTED, "msharefs is not supported by this kernel (no msharefs in /proc/filesystems)");
 			fatal(EXIT_NOT_MOUNTED, "msharefs is supported by this kernel but not mounted (mount -t msharefs msharefs %s)",
@@ -969,8 +1134,9 @@ static void usage(FILE *out)
 		"       %s --gc [--dry-run] [--mount DIR] [--json] [-v]\n"
 		"\n"
 		"Lists the msharefs regions (what each backs, who attaches it, the page-table\n"
-		"memory its sharing saves now), with a summary line; --gc removes the\n"
-		"regions nothing can reach any more.\n"
+		"memory its sharing saves now) and the SysV segments whose page tables the\n"
+		"kernel shares, with a summary line; --gc removes the regions nothing can\n"
+		"reach any more.\n"
 		"\n"
 		"  --mount DIR        the msharefs mount (default: found in /proc/self/mountinfo)\n"
 		"  -o, --output LIST  the columns to show (comma-separated; +LIST adds to the default)\n"
@@ -998,8 +1164,9 @@ static void total_up(void)
 {
 	state.dir = mount_dir;
 	state.alignment = alignment;
-	state.supported = true;
-	state.mounted = true;
+	state.supported = mount_fd >= 0 || kernel_supports();
+	state.mounted = mount_fd >= 0;
+	state.kernel_sysv = kernel_shares_sysv();
 	state.regions = regions;
 	state.nregions = nregions;
 	state.unlinked = unlinked;
@@ -1097,8 +1264,12 @@ int main(int argc, char **argv)
 
 	open_mount(given_mount);
 	load_sysv();
-	load_regions();
+	if (mount_fd >= 0)
+		load_regions();
+	if (run_mode != MODE_GC && kernel_shares_sysv())
+		load_kernel_rows();
 	scan_processes();
+	adopt_kernel_rows();
 	for (size_t i = 0; i < nregions; i++)
 		analyse(&regions[i]);
 	total_up();

@@ -31,9 +31,18 @@ struct segment {
 	uint64_t size;
 	int64_t cpid;
 	uint64_t nattch;
+	uid_t uid;
+	gid_t gid;
+	bool has_rss;		/* the rss column is there */
+	uint64_t rss;		/* resident bytes of the segment */
 };
 
-enum kind { KIND_SYSV, KIND_FILE, KIND_CREATING, KIND_TMP, KIND_OTHER };
+/*
+ * KIND_KERNEL: not a file in the mount but a SysV segment whose page tables
+ * the kernel shares itself (shmat() with SHM_SHARE_MMU), found through the
+ * attachments in /proc/PID/maps.
+ */
+enum kind { KIND_SYSV, KIND_FILE, KIND_CREATING, KIND_TMP, KIND_OTHER, KIND_KERNEL };
 extern const char *const kind_names[];
 
 enum sysv_state { SYSV_LIVE, SYSV_GONE, SYSV_REUSED, SYSV_UNKNOWN };
@@ -84,6 +93,7 @@ struct region {
 struct mount_state {
 	bool supported;			/* msharefs in /proc/filesystems */
 	bool mounted;
+	bool kernel_sysv;		/* the kernel shares SysV page tables */
 	const char *dir;		/* NULL when not mounted */
 	uint64_t alignment;
 	struct region *regions;

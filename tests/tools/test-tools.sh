@@ -75,12 +75,13 @@ check "MSHARE_RUN_LIB names the library" 0 "^LD_PRELOAD=$lib\$" "$work/out"
 
 r env -u MSHARE_RUN_LIB "$run" --lib "$lib" --shm=0x5432001,1000-1010,private --mode=try --log=info \
 	--log-file=/tmp/x.log --exe=postgres:oracle --mount=/sys/fs/mshare --files='/dev/shm/ora_*' --anon=1G \
-	--dry-run -- true
+	--sysv=regions --dry-run -- true
 check "every option becomes its MSHARE_SHIM_ variable (--opt=value form)" 0 \
 	'^MSHARE_SHIM_SHM=0x5432001,1000-1010,private$' "$work/out" '^MSHARE_SHIM_MODE=try$' "$work/out" \
 	'^MSHARE_SHIM_LOG=info$' "$work/out" '^MSHARE_SHIM_LOG_FILE=/tmp/x.log$' "$work/out" \
 	'^MSHARE_SHIM_EXE=postgres:oracle$' "$work/out" '^MSHARE_SHIM_MOUNT=/sys/fs/mshare$' "$work/out" \
-	"^MSHARE_SHIM_FILES='/dev/shm/ora_\\*'\$" "$work/out" '^MSHARE_SHIM_ANON=1G$' "$work/out"
+	"^MSHARE_SHIM_FILES='/dev/shm/ora_\\*'\$" "$work/out" '^MSHARE_SHIM_ANON=1G$' "$work/out" \
+	'^MSHARE_SHIM_SYSV=regions$' "$work/out"
 
 bad() { # bad DESCRIPTION PATTERN ARGS...
 	local desc=$1 pat=$2
@@ -98,6 +99,7 @@ bad "--anon not a size" "--anon: .*not a number" --anon lots -- true
 bad "--log" "--log: .*unknown log level" --log loud -- true
 bad "--exe with a path" "--exe: .*give basenames" --exe /usr/bin/postgres -- true
 bad "--mount relative" "--mount: .*not an absolute path" --mount mshare -- true
+bad "--sysv" "--sysv: MSHARE_SHIM_SYSV='fast': unknown SysV page-table sharing" --sysv fast -- true
 bad "--files relative" "--files: .*is not absolute" --files relative -- true
 bad "missing value" "--shm needs a value" --shm
 bad "no program" "no PROGRAM given" --shm all
@@ -177,6 +179,20 @@ check "--check shows the configuration as the shim reads it" "$((1 - have_mshare
 	'^  backs        SysV keys 0x10,0x14-0x1e,private of at least 1 GiB$' "$work/out" \
 	'^  executables  postgres$' "$work/out" \
 	'^  note  the executable (dash|bash|sh) is not in MSHARE_SHIM_EXE=postgres' "$work/out"
+# How SysV segments would share tables, decided as the shim decides; the
+# kernel's way itself is tested in the VM (vm-tools-tests.sh).
+if [ ! -e /proc/sys/kernel/shm_share_mmu ]; then
+	r "$run" --lib "$lib" --shm all --sysv kernel --check
+	check "--check: --sysv kernel without SHM_SHARE_MMU fails, and the mount is not needed" 1 \
+		'^  FAIL  SysV segments: MSHARE_SHIM_SYSV=kernel, and this kernel has no shmat\(SHM_SHARE_MMU\)' "$work/out" \
+		'^  note  msharefs at /sys/fs/mshare: not checked, nothing configured here needs it$' "$work/out"
+	r env -u MSHARE_SHIM_SYSV "$run" --lib "$lib" --shm all --check
+	check "--check: auto without SHM_SHARE_MMU takes msharefs regions" "$((1 - have_msharefs))" \
+		'^  note  SysV segments: through msharefs regions of the shim.s own \(this kernel has no shmat\(SHM_SHARE_MMU\)\)$' "$work/out"
+else
+	skip "--check: --sysv kernel without SHM_SHARE_MMU fails" "this kernel has SHM_SHARE_MMU"
+	skip "--check: auto without SHM_SHARE_MMU takes msharefs regions" "this kernel has SHM_SHARE_MMU"
+fi
 r "$run" --lib "$work/none.so" --mode off --check
 check "--check: a missing library fails" 1 '^  FAIL  the library .*none.so does not exist' "$work/out"
 cp "$(type -P true)" "$work/suid-true"

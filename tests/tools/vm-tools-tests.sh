@@ -47,6 +47,7 @@ cleanup() {
 	for p in 0 1 2 3 4 5; do rm -f "$mount/sysv.$(keyhex "$p")."* "$mount/.creating.$(keyhex "$p")."*; done
 	rm -f "$mount/.tmp.vm-tools.$$".*
 	umount "$work/ro" 2>/dev/null || true
+	[ -z "${share_mmu_was:-}" ] || echo "$share_mmu_was" >/proc/sys/kernel/shm_share_mmu
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -186,7 +187,7 @@ fi
 key4=$((base + 4))
 r "$run" --lib "$lib" --shm "$(printf '0x%x' "$key4")" --min-size 64M --mode strict -- "$helper" create "$key4" $((128 << 20)) 0600
 check "mshare-run says what will be backed and runs the program" 0 \
-	"^mshare-run: msharefs at $mount \\(alignment 512 GiB\\): SysV keys 0x$(printf '%x' "$key4") of at least 64 MiB will be backed \\(strict mode\\)\$" "$work/err" \
+	"^mshare-run: msharefs at $mount \\(alignment 512 GiB\\): SysV keys 0x$(printf '%x' "$key4") of at least 64 MiB will be backed \\(strict mode\\): SysV segments share page tables through msharefs regions\$" "$work/err" \
 	'^[0-9]+$' "$work/out"
 id4=$(cat "$work/out")
 ids+=("$id4")
@@ -223,6 +224,100 @@ mount -t msharefs -o ro msharefs "$work/ro"
 r "$run" --lib "$lib" --shm all --mount "$work/ro" --check
 check "--check: a read-only msharefs mount fails (exit 1)" 1 "^  FAIL  $work/ro is mounted read-only\$" "$work/out"
 umount "$work/ro"
+
+# SysV through the kernel's own sharing (MSHARE_SHIM_SYSV=auto, the default):
+# no msharefs mount is needed for it, and mshare-run --check says so.
+kernel_way=(env MSHARE_SHIM_SYSV=auto "$run" --lib "$lib")
+r "${kernel_way[@]}" --shm all --mount "$work/none" --mode strict --check -- "$helper"
+check "--check, SysV through the kernel: no msharefs mount needed (exit 0)" 0 \
+	'^  ok    SysV segments: this kernel shares their page tables itself' "$work/out" \
+	"^  note  msharefs at $work/none: not checked, nothing configured here needs it\$" "$work/out" \
+	'^all checks passed$' "$work/out"
+r "${kernel_way[@]}" --shm all --files '/dev/shm/x*' --mount "$work/none" --check
+check "... files configured too still need the mount (exit 1)" 1 \
+	'^  ok    SysV segments: this kernel shares' "$work/out" "^  FAIL  $work/none: No such file" "$work/out"
+key5=$((base + 5))
+r "${kernel_way[@]}" --shm "$(printf '0x%x' "$key5")" --mount "$work/none" --mode strict -- \
+	"$helper" create "$key5" $((128 << 20)) 0600
+check "mshare-run, SysV through the kernel: says so and runs the program" 0 \
+	"^mshare-run: SysV keys 0x$(printf '%x' "$key5") of at least 64 MiB will be backed \\(strict mode\\): SysV segments share page tables through the kernel\$" "$work/err" \
+	'^[0-9]+$' "$work/out"
+[ "$rc" != 0 ] || ids+=("$(cat "$work/out")")
+r bash -c 'ulimit -v 1048576; exec "$@"' - "${kernel_way[@]}" --shm all --mode strict --check
+check "--check, SysV through the kernel: RLIMIT_AS below 512 GiB is a note (plain attach), exit 0" 0 \
+	'^  note  RLIMIT_AS \(ulimit -v\) is 1 GiB, less than one shared attachment \(512 GiB of address space\): the kernel will attach SysV segments plainly' "$work/out"
+share_mmu_was=$(cat /proc/sys/kernel/shm_share_mmu)
+echo 0 >/proc/sys/kernel/shm_share_mmu
+r "${kernel_way[@]}" --shm all --check
+check "--check: kernel.shm_share_mmu=0 fails (exit 1)" 1 \
+	'^  FAIL  SysV segments: kernel.shm_share_mmu is 0, so the kernel shares no SysV page tables' "$work/out"
+r "${kernel_way[@]}" --shm all --mode strict -- true
+check "... and a strict run refuses (exit 1)" 1 'refusing to run in strict mode' "$work/err"
+echo "$share_mmu_was" >/proc/sys/kernel/shm_share_mmu
+r "$run" --lib "$lib" --sysv regions --shm all --mount "$work/none" --check
+check "--sysv regions: SysV needs the mount again (exit 1)" 1 \
+	'^  note  SysV segments: through msharefs regions of the shim.s own \(MSHARE_SHIM_SYSV=regions\)' "$work/out" \
+	"^  FAIL  $work/none: No such file" "$work/out"
+
+# mshare-stat and SysV segments whose page tables the kernel shares: two
+# shimmed holders attach shared, a third without the shim attaches plainly.
+kshim=(env LD_PRELOAD="$lib" MSHARE_SHIM_SYSV=auto MSHARE_SHIM_SHM=all MSHARE_SHIM_MIN_SIZE=64M
+	MSHARE_SHIM_MODE=strict)
+id6=$("${kshim[@]}" "$helper" create $((base + 6)) $((128 << 20)) 0600)
+ids+=("$id6")
+kname=sysv-kernel.$(keyhex 6).$id6
+kholders=()
+for i in 1 2 3; do
+	if [ "$i" = 3 ]; then
+		"$helper" hold "$id6" touch >"$work/khold$i" 2>&1 &
+	else
+		"${kshim[@]}" "$helper" hold "$id6" touch >"$work/khold$i" 2>&1 &
+	fi
+	holders+=($!)
+	kholders+=($!)
+done
+for _ in $(seq 1 600); do
+	[ "$(cat "$work"/khold[123] 2>/dev/null | grep -c held)" = 3 ] && break
+	sleep 0.1
+done
+if [ "$(cat "$work"/khold[123] | grep -c held)" = 3 ]; then ok "three holders of a kernel-shared segment, two with the shim"
+else not_ok "three holders of a kernel-shared segment, two with the shim"; show "$work"/khold[123]; fi
+r "$stat" --noheadings --output name,kind,state,key,shmid,size,owner,perms,attach,nprocs,procs
+grep "^$kname " "$work/out" >"$work/block" || true
+check "mshare-stat lists the kernel-shared segment: its two shared attachers, not the plain one" 0 \
+	"^$kname +kernel +live +0x$(keyhex 6) +$id6 +128 MiB +root +0600 +2 +2 +shim-vm-helper x2\$" "$work/block"
+r "$stat" --bytes --noheadings --output name,saved,method
+check "... with a positive saving from the segment's resident memory" 0 \
+	"^$kname +[1-9][0-9]* +\\(attachments - 1\\) x page tables estimated from the segment.s resident memory" "$work/out"
+if [ -n "$python" ]; then
+	r "$stat" --json --output name,kind,pids
+	got=$("$python" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = [x for x in d["regions"] if x["name"] == sys.argv[2]]
+print(r and r[0]["kind"], r and sorted(r[0]["pids"]), d["mshare"][0].get("kernel_shares_sysv"))
+' "$work/out" "$kname" 2>&1) || true
+	want="kernel $(printf '%s\n' "${kholders[0]}" "${kholders[1]}" | sort -n | tr '\n' ',' | sed 's/,$//; s/,/, /g; s/^/[/; s/$/]/') True"
+	if [ "$got" = "$want" ]; then ok "--json: kind kernel, the shared attachers' pids, kernel_shares_sysv"
+	else not_ok "--json: kind kernel, the shared attachers' pids, kernel_shares_sysv"; echo "# got  $got"; echo "# want $want"; fi
+else
+	ok "--json: kind kernel # SKIP no python3 in the guest"
+fi
+r "$stat" --prometheus
+check "--prometheus: the kernel-shared segment's attachments" 0 \
+	"^mshare_region_attachments\\{mount=\"$mount\",region=\"$kname\",kind=\"kernel\"\\} 2\$" "$work/out" \
+	'^mshare_kernel_shares_sysv 1$' "$work/out"
+r unshare -m sh -c 'umount "$1" && shift && exec "$@"' - "$mount" "$stat"
+check "without an msharefs mount: lists the kernel-shared segments, exit 0" 0 \
+	'^msharefs is not mounted; SysV segments whose page tables the kernel shares: [1-9][0-9]*, .*, [2-9][0-9]* attachments, page tables saved now: [1-9]' "$work/out" \
+	"^$kname " "$work/out"
+r unshare -m sh -c 'umount "$1" && shift && exec "$@"' - "$mount" "$stat" --gc
+check "... and --gc there has nothing to collect (exit 0)" 0 '^note: .*nothing to collect$' "$work/out"
+kill -9 "${kholders[0]}" "${kholders[1]}" 2>/dev/null || true
+wait "${kholders[0]}" "${kholders[1]}" 2>/dev/null || true
+r "$stat" --noheadings --output name
+if [ "$rc" = 0 ] && ! grep -q "^$kname\$" "$work/out"; then ok "with only a plain attacher left, the segment is not listed"
+else not_ok "with only a plain attacher left, the segment is not listed"; show "$work/out"; fi
 
 # mshare-stat's mount errors on a kernel with msharefs.
 r "$stat" --mount "$work"
