@@ -593,7 +593,7 @@ static bool vmflags_share_tables(pid_t pid, unsigned long long start)
 		if (!strncmp(line, head, strlen(head))) {
 			in_vma = true;
 		} else if (in_vma && !strncmp(line, "VmFlags:", 8)) {
-			shared = strstr(line, " st") != NULL;
+			shared = strstr(line, " st ") || strstr(line, " st\n");
 			break;
 		}
 	}

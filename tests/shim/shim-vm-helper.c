@@ -4,9 +4,9 @@
  * can combine unrelated processes.  Each prints one result line (or a few,
  * documented per command) and exits 0 on success, 1 on failure, 2 on misuse.
  *
- *   create KEY SIZE [MODE [hugetlb]]
+ *   create KEY SIZE [MODE [hugetlb|noreserve]]
  *                               shmget(KEY, SIZE, IPC_CREAT|MODE
- *                               [|SHM_HUGETLB]) -> "ID"
+ *                               [|SHM_HUGETLB|SHM_NORESERVE]) -> "ID"
  *   create-private SIZE [MODE]  shmget(IPC_PRIVATE, ...) -> "ID"
  *   write ID TEXT               attach, put TEXT at the start and its last byte
  *                               at the end, detach
@@ -919,7 +919,9 @@ int main(int argc, char **argv)
 		return cmd_create((key_t)strtoul(argv[2], NULL, 0), size_arg(argv[3]),
 				  (argc >= 5 ? (int)strtol(argv[4], NULL, 8) : 0600) |
 				  (argc == 6 && !strcmp(argv[5], "hugetlb") ?
-				   SHM_HUGETLB : 0));
+				   SHM_HUGETLB : 0) |
+				  (argc == 6 && !strcmp(argv[5], "noreserve") ?
+				   SHM_NORESERVE : 0));
 	if (!strcmp(cmd, "create-private") && (argc == 3 || argc == 4))
 		return cmd_create(IPC_PRIVATE, size_arg(argv[2]),
 				  argc == 4 ? (int)strtol(argv[3], NULL, 8) : 0600);

@@ -313,6 +313,30 @@ check "without an msharefs mount: lists the kernel-shared segments, exit 0" 0 \
 	"^$kname " "$work/out"
 r unshare -m sh -c 'umount "$1" && shift && exec "$@"' - "$mount" "$stat" --gc
 check "... and --gc there has nothing to collect (exit 0)" 0 '^note: .*nothing to collect$' "$work/out"
+# A segment of one whole 512 GiB unit: a plain attachment spans as much as a
+# shared one, so smaps' VmFlags decide (st); never touched, SHM_NORESERVE.
+id7=$("${kshim[@]}" "$helper" create $((base + 7)) $((512 << 30)) 0600 noreserve) || id7=""
+if [ -n "$id7" ]; then
+	ids+=("$id7")
+	for i in 4 5 6; do
+		if [ "$i" = 6 ]; then
+			"$helper" hold "$id7" >"$work/khold$i" 2>&1 &
+		else
+			"${kshim[@]}" "$helper" hold "$id7" >"$work/khold$i" 2>&1 &
+		fi
+		holders+=($!)
+	done
+	for _ in $(seq 1 600); do
+		[ "$(cat "$work"/khold[456] 2>/dev/null | grep -c held)" = 3 ] && break
+		sleep 0.1
+	done
+	r "$stat" --noheadings --output name,kind,size,attach,nprocs
+	check "a 512 GiB segment: its two shared attachers told from the plain one by VmFlags st" 0 \
+		"^sysv-kernel\\.$(keyhex 7)\\.$id7 +kernel +512 GiB +2 +2\$" "$work/out"
+else
+	not_ok "a 512 GiB segment: its two shared attachers told from the plain one by VmFlags st"
+	echo "# shmget of 512 GiB with SHM_NORESERVE failed"
+fi
 kill -9 "${kholders[0]}" "${kholders[1]}" 2>/dev/null || true
 wait "${kholders[0]}" "${kholders[1]}" 2>/dev/null || true
 r "$stat" --noheadings --output name
