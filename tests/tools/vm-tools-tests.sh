@@ -266,22 +266,32 @@ kshim=(env LD_PRELOAD="$lib" MSHARE_SHIM_SYSV=auto MSHARE_SHIM_SHM=all MSHARE_SH
 id6=$("${kshim[@]}" "$helper" create $((base + 6)) $((128 << 20)) 0600)
 ids+=("$id6")
 kname=sysv-kernel.$(keyhex 6).$id6
+# hold_three ID TAG [touch]: two holders with the shim, one without; their
+# pids in $kholders; 0 once all three print "held".
 kholders=()
-for i in 1 2 3; do
-	if [ "$i" = 3 ]; then
-		"$helper" hold "$id6" touch >"$work/khold$i" 2>&1 &
-	else
-		"${kshim[@]}" "$helper" hold "$id6" touch >"$work/khold$i" 2>&1 &
-	fi
-	holders+=($!)
-	kholders+=($!)
-done
-for _ in $(seq 1 600); do
-	[ "$(cat "$work"/khold[123] 2>/dev/null | grep -c held)" = 3 ] && break
-	sleep 0.1
-done
-if [ "$(cat "$work"/khold[123] | grep -c held)" = 3 ]; then ok "three holders of a kernel-shared segment, two with the shim"
-else not_ok "three holders of a kernel-shared segment, two with the shim"; show "$work"/khold[123]; fi
+hold_three() {
+	local id=$1 tag=$2 i
+	shift 2
+	kholders=()
+	for i in 1 2 3; do
+		if [ "$i" = 3 ]; then
+			"$helper" hold "$id" "$@" >"$work/$tag$i" 2>&1 &
+		else
+			"${kshim[@]}" "$helper" hold "$id" "$@" >"$work/$tag$i" 2>&1 &
+		fi
+		holders+=($!)
+		kholders+=($!)
+	done
+	for _ in $(seq 1 600); do
+		[ "$(cat "$work/$tag"[123] 2>/dev/null | grep -c held)" = 3 ] && return 0
+		sleep 0.1
+	done
+	show "$work/$tag"[123]
+	return 1
+}
+if hold_three "$id6" khold touch; then ok "three holders of a kernel-shared segment, two with the shim"
+else not_ok "three holders of a kernel-shared segment, two with the shim"; fi
+touchers=("${kholders[@]}")
 r "$stat" --noheadings --output name,kind,state,key,shmid,size,owner,perms,attach,nprocs,procs
 grep "^$kname " "$work/out" >"$work/block" || true
 check "mshare-stat lists the kernel-shared segment: its two shared attachers, not the plain one" 0 \
@@ -297,7 +307,7 @@ d = json.load(open(sys.argv[1]))
 r = [x for x in d["regions"] if x["name"] == sys.argv[2]]
 print(r and r[0]["kind"], r and sorted(r[0]["pids"]), d["mshare"][0].get("kernel_shares_sysv"))
 ' "$work/out" "$kname" 2>&1) || true
-	want="kernel $(printf '%s\n' "${kholders[0]}" "${kholders[1]}" | sort -n | tr '\n' ',' | sed 's/,$//; s/,/, /g; s/^/[/; s/$/]/') True"
+	want="kernel $(printf '%s\n' "${touchers[0]}" "${touchers[1]}" | sort -n | tr '\n' ',' | sed 's/,$//; s/,/, /g; s/^/[/; s/$/]/') True"
 	if [ "$got" = "$want" ]; then ok "--json: kind kernel, the shared attachers' pids, kernel_shares_sysv"
 	else not_ok "--json: kind kernel, the shared attachers' pids, kernel_shares_sysv"; echo "# got  $got"; echo "# want $want"; fi
 else
@@ -318,18 +328,7 @@ check "... and --gc there has nothing to collect (exit 0)" 0 '^note: .*nothing t
 id7=$("${kshim[@]}" "$helper" create $((base + 7)) $((512 << 30)) 0600 noreserve) || id7=""
 if [ -n "$id7" ]; then
 	ids+=("$id7")
-	for i in 4 5 6; do
-		if [ "$i" = 6 ]; then
-			"$helper" hold "$id7" >"$work/khold$i" 2>&1 &
-		else
-			"${kshim[@]}" "$helper" hold "$id7" >"$work/khold$i" 2>&1 &
-		fi
-		holders+=($!)
-	done
-	for _ in $(seq 1 600); do
-		[ "$(cat "$work"/khold[456] 2>/dev/null | grep -c held)" = 3 ] && break
-		sleep 0.1
-	done
+	hold_three "$id7" bighold || true
 	r "$stat" --noheadings --output name,kind,size,attach,nprocs
 	check "a 512 GiB segment: its two shared attachers told from the plain one by VmFlags st" 0 \
 		"^sysv-kernel\\.$(keyhex 7)\\.$id7 +kernel +512 GiB +2 +2\$" "$work/out"
@@ -337,8 +336,8 @@ else
 	not_ok "a 512 GiB segment: its two shared attachers told from the plain one by VmFlags st"
 	echo "# shmget of 512 GiB with SHM_NORESERVE failed"
 fi
-kill -9 "${kholders[0]}" "${kholders[1]}" 2>/dev/null || true
-wait "${kholders[0]}" "${kholders[1]}" 2>/dev/null || true
+kill -9 "${touchers[0]}" "${touchers[1]}" 2>/dev/null || true
+wait "${touchers[0]}" "${touchers[1]}" 2>/dev/null || true
 r "$stat" --noheadings --output name
 if [ "$rc" = 0 ] && ! grep -q "^$kname\$" "$work/out"; then ok "with only a plain attacher left, the segment is not listed"
 else not_ok "with only a plain attacher left, the segment is not listed"; show "$work/out"; fi
