@@ -8,8 +8,10 @@
 #     under the shim (pg-debian-guest.sh), the reclaim/compaction torture
 #     (mshare-torture), the mm selftest subset and the VmPTE demo
 #     (mshare-ptdemo);
-#   - builds the debug kernel and reruns the selftests (root), the shim's VM
-#     tests, the torture and the mm subset on it.
+#   - builds the debug kernel and reruns the selftests (root, and rights with
+#     pti=on), the shim's kernel-tables and kernel-rights VM tests, the
+#     torture and the mm subset on it (all of the shim's VM tests with
+#     MSHARE_VM_DEBUG_FULL=1).
 # The nested TAP of each guest program is renumbered into this stream with a
 # prefix naming the run; each VM run adds one test "VM run clean": no kernel
 # splat (vm-run exit 125), no timeout (124), the guest reported a status (126).
@@ -18,6 +20,10 @@
 #   top_srcdir, top_builddir   source and build tree (default: this checkout)
 #   MSHARE_VM_TESTS=0          print a skip-all plan and do nothing
 #   MSHARE_VM_DEBUG_KERNEL=0   leave out the debug-kernel part (quick loops)
+#   MSHARE_VM_DEBUG_FULL=1     on the debug kernel also the selftests as an
+#                              unprivileged user and the shim's user-space
+#                              suites (shim, cache, mmap VM tests), which
+#                              otherwise run on the default kernel only
 #   MSHARE_VM_TIMEOUT_SCALE=N  multiply every VM timeout by N (default 1)
 #   MSHARE_TORTURE_SECONDS=N   length of each torture run (default 30)
 #   MSHARE_VM_SWAP=MB          zram swap of every guest (default 1024; the
@@ -470,13 +476,19 @@ if [ "${MSHARE_VM_DEBUG_KERNEL:-1}" = 0 ]; then
 elif build_kernel debug --debug; then
 	[ -n "$mm_bin" ] || build_mm
 	selftest_root debug --debug
-	selftest_user debug --debug
 	selftest_pti debug --debug
-	shim_tests debug --debug
-	cache_tests debug --debug
 	tables_tests debug --debug
 	rights_tests debug --debug
-	mmap_tests debug --debug
+	if [ "${MSHARE_VM_DEBUG_FULL:-0}" = 1 ]; then
+		selftest_user debug --debug
+		shim_tests debug --debug
+		cache_tests debug --debug
+		mmap_tests debug --debug
+	else
+		for t in "selftest (nobody)" "shim VM tests" "shim cache VM tests" "shim mmap VM tests"; do
+			skip "debug/$t" "run on the default kernel; on the debug kernel only with MSHARE_VM_DEBUG_FULL=1 (about 24 minutes more under TCG, beyond CI's time budget)"
+		done
+	fi
 	torture_run debug --debug
 	mm_tests debug --debug
 else
