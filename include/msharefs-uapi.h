@@ -43,4 +43,17 @@ struct mshare_unmap {
 #define MSHAREFS_SEAL		_IO('x', 2)
 #endif
 
+/*
+ * Our addition (kernel/UAPI.md, "SysV segments: one memory"): shmat() that
+ * shares the segment's page tables.  The sysctl exists when the kernel has
+ * the flag and reads 1 when it shares.  A shared attachment spans whole
+ * units of the msharefs alignment (512 GiB on x86_64), which user space
+ * cannot read without a mount.
+ */
+#ifndef SHM_SHARE_MMU
+#define SHM_SHARE_MMU 0200000
+#endif
+#define SHM_SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
+#define SHM_SHARE_MMU_UNIT (512ULL << 30)
+
 #endif /* MSHAREFS_UAPI_H */

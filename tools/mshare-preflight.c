@@ -30,9 +30,8 @@
 
 #include "core/config.h"
 #include "core/plan.h"
+#include "msharefs-uapi.h"
 
-#define MSHARE_MAGIC 0x4d534852
-#define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
 
 static const char *prog = "mshare-run";
 static bool check_mode;		/* --check: the report on stdout */
@@ -403,7 +402,7 @@ static void check_limits(uint64_t alignment)
 /* kernel.shm_share_mmu: 0 or 1, or -1 when the kernel has no SHM_SHARE_MMU. */
 static int kernel_share_mmu(void)
 {
-	FILE *f = fopen(SHARE_MMU_SYSCTL, "re");
+	FILE *f = fopen(SHM_SHARE_MMU_SYSCTL, "re");
 	int value = -1;
 
 	if (!f)
@@ -442,7 +441,7 @@ static enum sysv_way check_sysv_path(const struct shim_config *c, char *how,
 	case SHIM_SYSV_PATH_NONE:
 		snprintf(how, size, "pass through unshared: this kernel has no shmat(SHM_SHARE_MMU)");
 		result("FAIL", "SysV segments: MSHARE_SHIM_SYSV=kernel, and this kernel has no shmat(SHM_SHARE_MMU) (no %s)",
-		       SHARE_MMU_SYSCTL);
+		       SHM_SHARE_MMU_SYSCTL);
 		return SYSV_UNSHARED;
 	case SHIM_SYSV_PATH_REGIONS:
 		break;
@@ -455,27 +454,24 @@ static enum sysv_way check_sysv_path(const struct shim_config *c, char *how,
 }
 
 /*
- * A shared attachment spans whole units of one top-level page-table entry
- * (512 GiB on x86_64, kernel/UAPI.md); without that much address space left
- * under RLIMIT_AS the kernel attaches the segment plainly, unshared.
+ * Without one SHM_SHARE_MMU_UNIT of address space left under RLIMIT_AS the
+ * kernel attaches the segment plainly, unshared.
  */
-#define SHARE_MMU_UNIT (512ULL << 30)
-
 static void check_share_mmu_limits(void)
 {
 	struct rlimit as;
 	char h[32], u[32];
 
-	human(SHARE_MMU_UNIT, u, sizeof(u));
+	human(SHM_SHARE_MMU_UNIT, u, sizeof(u));
 	if (getrlimit(RLIMIT_AS, &as) < 0 || as.rlim_cur == RLIM_INFINITY)
 		return;
 	describe_limit(as.rlim_cur, h, sizeof(h));
-	if ((uint64_t)as.rlim_cur < SHARE_MMU_UNIT)
+	if ((uint64_t)as.rlim_cur < SHM_SHARE_MMU_UNIT)
 		result("note", "RLIMIT_AS (ulimit -v) is %s, less than one shared attachment (%s of address space): the kernel will attach SysV segments plainly, unshared",
 		       h, u);
 	else
 		result("ok", "RLIMIT_AS (ulimit -v) is %s: room for at most %" PRIu64 " shared attachments of %s",
-		       h, (uint64_t)as.rlim_cur / (uint64_t)SHARE_MMU_UNIT, u);
+		       h, (uint64_t)as.rlim_cur / (uint64_t)SHM_SHARE_MMU_UNIT, u);
 }
 
 static void usage(void)

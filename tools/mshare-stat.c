@@ -30,10 +30,9 @@
 
 #include <libmount.h>
 
+#include "msharefs-uapi.h"
 #include "mshare-stat.h"
 
-#define MSHARE_MAGIC 0x4d534852
-#define DEFAULT_MOUNT "/sys/fs/mshare"
 
 static const char *prog = "mshare-stat";
 
@@ -522,22 +521,16 @@ static bool unresolved_files(void)
 
 /* ---- SysV segments whose page tables the kernel shares --------------------- */
 
-#define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
 /*
- * A shared attachment spans whole units of one top-level page-table entry
- * (512 GiB on x86_64, kernel/UAPI.md); a plain one only the segment, rounded
- * up to its page size (at most 1 GiB).
+ * A shared attachment spans whole SHM_SHARE_MMU_UNITs; a plain one only the
+ * segment, rounded up to its page size (at most 1 GiB).
  */
-#define SHARE_MMU_UNIT (512ULL << 30)
 #define PLAIN_ROUNDING (1ULL << 30)
 
 /* One row per segment, as segments[]; those attached shared are kept. */
 static struct region *kernel_rows;
-
-static bool kernel_shares_sysv(void)
-{
-	return access(SHARE_MMU_SYSCTL, F_OK) == 0;
-}
+/* The kernel has SHM_SHARE_MMU (its sysctl exists); read once, in main(). */
+static bool kernel_sysv;
 
 static void load_kernel_rows(void)
 {
@@ -606,7 +599,7 @@ static bool shared_attachment(pid_t pid, unsigned long long start,
 {
 	unsigned long long len = end - start;
 
-	if (start % SHARE_MMU_UNIT || len % SHARE_MMU_UNIT)
+	if (start % SHM_SHARE_MMU_UNIT || len % SHM_SHARE_MMU_UNIT)
 		return false;
 	if (len > (size + PLAIN_ROUNDING - 1) / PLAIN_ROUNDING * PLAIN_ROUNDING)
 		return true;
@@ -813,27 +806,8 @@ static uint64_t pgtables_for(uint64_t bytes)
 	return (pte + pmd + pud) * page;
 }
 
-/* The saving: each shared attacher but one would have its own tables. */
-static void analyse_kernel(struct region *r)
-{
-	r->attachments_used = r->vmas;
-	if (r->has[INFO_RSS]) {
-		r->pgtables_used = pgtables_for(r->info[INFO_RSS]);
-		r->method = "(attachments - 1) x page tables estimated from the segment's resident memory (/proc/sysvipc/shm)";
-	} else {
-		r->pgtables_used = pgtables_for(r->segment->size);
-		r->method = "(attachments - 1) x page tables estimated from the segment's size (upper bound)";
-	}
-	r->saving_known = true;
-	r->saved = r->attachments_used > 1 ? (r->attachments_used - 1) * r->pgtables_used : 0;
-}
-
 static void analyse(struct region *r)
 {
-	if (r->kind == KIND_KERNEL) {
-		analyse_kernel(r);
-		return;
-	}
 	if (r->kind == KIND_SYSV) {
 		if (!sysv_readable) {
 			r->sysv_state = SYSV_UNKNOWN;
@@ -849,7 +823,14 @@ static void analyse(struct region *r)
 	}
 
 	r->attachments_used = r->has[INFO_ATTACHMENTS] ? r->info[INFO_ATTACHMENTS] : r->vmas;
-	if (r->has[INFO_PGTABLES]) {
+	if (r->kind == KIND_KERNEL) {
+		/* No region file to report usage: the segment's own figures. */
+		bool rss = r->has[INFO_RSS];
+
+		r->pgtables_used = pgtables_for(rss ? r->info[INFO_RSS] : r->segment->size);
+		r->method = rss ? "(attachments - 1) x page tables estimated from the segment's resident memory (/proc/sysvipc/shm)" :
+				  "(attachments - 1) x page tables estimated from the segment's size (upper bound)";
+	} else if (r->has[INFO_PGTABLES]) {
 		r->pgtables_used = r->info[INFO_PGTABLES];
 		r->method = "(attachments - 1) x mshare_pgtables";
 	} else if (r->has[INFO_RSS]) {
@@ -1046,7 +1027,7 @@ static bool kernel_supports(void)
 	return false;
 }
 
-/* The msharefs mount point: DEFAULT_MOUNT when mounted there, else the first. */
+/* The msharefs mount point: MSHAREFS_DEFAULT_MOUNT when mounted there, else the first. */
 static char *find_mount(void)
 {
 	struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
@@ -1060,7 +1041,7 @@ static char *find_mount(void)
 
 		if (!type || !target || strcmp(type, "msharefs"))
 			continue;
-		if (!found || !strcmp(target, DEFAULT_MOUNT)) {
+		if (!found || !strcmp(target, MSHAREFS_DEFAULT_MOUNT)) {
 			free(found);
 			found = strdup(target);
 		}
@@ -1084,12 +1065,12 @@ static void open_mount(const char *given)
 		found = find_mount();
 		if (!found) {
 			/* SysV page tables the kernel shares need no mount. */
-			if (run_mode != MODE_GC && kernel_shares_sysv())
+			if (run_mode != MODE_GC && kernel_sysv)
 				return;
 			if (!supported)
 				fatal(EXIT_UNSUPPORTED, "msharefs is not supported by this kernel (no msharefs in /proc/filesystems)");
 			fatal(EXIT_NOT_MOUNTED, "msharefs is supported by this kernel but not mounted (mount -t msharefs msharefs %s)",
-			      DEFAULT_MOUNT);
+			      MSHAREFS_DEFAULT_MOUNT);
 		}
 		mount_dir = found;
 	}
@@ -1166,7 +1147,7 @@ static void total_up(void)
 	state.alignment = alignment;
 	state.supported = mount_fd >= 0 || kernel_supports();
 	state.mounted = mount_fd >= 0;
-	state.kernel_sysv = kernel_shares_sysv();
+	state.kernel_sysv = kernel_sysv;
 	state.regions = regions;
 	state.nregions = nregions;
 	state.unlinked = unlinked;
@@ -1262,11 +1243,12 @@ int main(int argc, char **argv)
 	run_mode = gc_asked ? MODE_GC : prom_asked ? MODE_PROMETHEUS : MODE_TABLE;
 	mount_given = given_mount != NULL;
 
+	kernel_sysv = access(SHM_SHARE_MMU_SYSCTL, F_OK) == 0;
 	open_mount(given_mount);
 	load_sysv();
 	if (mount_fd >= 0)
 		load_regions();
-	if (run_mode != MODE_GC && kernel_shares_sysv())
+	if (run_mode != MODE_GC && kernel_sysv)
 		load_kernel_rows();
 	scan_processes();
 	adopt_kernel_rows();

@@ -13,13 +13,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "msharefs-uapi.h"
 #include "sysv/sysv-common.h"
-
-#ifndef SHM_SHARE_MMU
-#define SHM_SHARE_MMU 0200000
-#endif
-
-#define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
 
 /*
  * Segments this process found unconfigured (key not listed or smaller than
@@ -46,7 +41,7 @@ void sysv_kernel_forget(int shmid)
 
 int sysv_kernel_share_mmu(void)
 {
-	int fd = open(SHARE_MMU_SYSCTL, O_RDONLY | O_CLOEXEC);
+	int fd = open(SHM_SHARE_MMU_SYSCTL, O_RDONLY | O_CLOEXEC);
 	char value = 0;
 	ssize_t n;
 

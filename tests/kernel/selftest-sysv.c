@@ -17,15 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SHARE_MMU_SYSCTL "/proc/sys/kernel/shm_share_mmu"
-
 /* Skips the test (true) where the kernel has no SHM_SHARE_MMU. */
 bool no_share_mmu(const char *test)
 {
-	if (access(SHARE_MMU_SYSCTL, F_OK) == 0)
+	if (access(SHM_SHARE_MMU_SYSCTL, F_OK) == 0)
 		return false;
 	st_skip(test, "%s is absent: a kernel without SHM_SHARE_MMU",
-		SHARE_MMU_SYSCTL);
+		SHM_SHARE_MMU_SYSCTL);
 	return true;
 }
 
@@ -413,17 +411,17 @@ START_TEST(sysv_sysctl_off_gets_plain_attachment)
 		return;
 	if (geteuid() != 0) {
 		st_skip("sysv_sysctl_off_gets_plain_attachment",
-			"writing %s needs root", SHARE_MMU_SYSCTL);
+			"writing %s needs root", SHM_SHARE_MMU_SYSCTL);
 		return;
 	}
 	id = new_segment(ST_PAGE, 0600);
-	ck_assert(write_text_file(SHARE_MMU_SYSCTL, "0"));
+	ck_assert(write_text_file(SHM_SHARE_MMU_SYSCTL, "0"));
 	p = shmat(id, NULL, SHM_SHARE_MMU);
-	ck_assert(write_text_file(SHARE_MMU_SYSCTL, "1"));
+	ck_assert(write_text_file(SHM_SHARE_MMU_SYSCTL, "1"));
 	ck_assert_ptr_ne(p, (void *)-1);
 	ck_assert_msg(!is_shared_attachment(p),
 		      "shared tables with kernel.shm_share_mmu = 0");
-	ST_ASSERT_ERRNO(write_text_file(SHARE_MMU_SYSCTL, "2") ? 0 : -1,
+	ST_ASSERT_ERRNO(write_text_file(SHM_SHARE_MMU_SYSCTL, "2") ? 0 : -1,
 			EINVAL);
 	ck_assert_int_eq(shmdt(p), 0);
 	remove_segment(id);

@@ -6,9 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#ifndef SHM_SHARE_MMU
-#define SHM_SHARE_MMU 0200000
-#endif
+#include "msharefs-uapi.h"	/* SHM_SHARE_MMU, its sysctl */
 
 #define MIB (1024UL * 1024)
 
