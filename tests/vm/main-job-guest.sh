@@ -45,6 +45,7 @@
 #   MSHARE_MAIN_ORDER (noshim shim shim noshim mmap_noshim mmap_shim
 #   mmap_shim mmap_noshim),
 #   MSHARE_MAIN_SECTIONS (the sections to run, default all but section_oom),
+#   MSHARE_MAIN_SKIP_SECTIONS (sections left out of those),
 #   and those of main-job-connections.sh and main-job-oom.sh,
 #   MSHARE_VM_ICOUNT (set by run-main-job: QEMU's -icount shift, printed)
 # Exit status: 0 if every section succeeded, 1 otherwise.
@@ -72,6 +73,13 @@ sock=$work/sock
 # rest (run-main-job boots one for it).
 SECTIONS=(section_ptdemo section_postgres section_pg_connections section_pg_lifecycle section_pg_debian)
 [ -z "${MSHARE_MAIN_SECTIONS:-}" ] || read -r -a SECTIONS <<<"$MSHARE_MAIN_SECTIONS"
+# MSHARE_MAIN_SKIP_SECTIONS: sections another boot runs (run-main-job).
+for skip_section in ${MSHARE_MAIN_SKIP_SECTIONS:-}; do
+	for idx in "${!SECTIONS[@]}"; do
+		[ "${SECTIONS[$idx]}" != "$skip_section" ] || unset "SECTIONS[$idx]"
+	done
+done
+SECTIONS=("${SECTIONS[@]}")
 # Phase names: [mmap_]noshim, [mmap_]shim; mmap_* use PostgreSQL's default
 # shared_memory_type=mmap, the others sysv.
 PHASES=(noshim)
@@ -169,10 +177,10 @@ pg_start() { # [pg_extra_opts="-c ..."] pg_start PHASE
 		-o "-c shared_buffers=$shared_buffers -c fsync=off ${pg_extra_opts:-}" \
 		start
 }
-# Loads pgbench's tables and indexes into the pool.
+# Loads pgbench's tables and indexes, and any pool_filler, into the pool.
 pg_prewarm_tables() { # pg_prewarm_tables PHASE
 	local warm
-	if warm=$(as_pg psql -X -q -t -A -c "SELECT count(*) || ' relations, ' || round(sum(b) / 128.0, 1) || ' MiB' FROM (SELECT pg_prewarm(c.oid) AS b FROM pg_class c WHERE c.relname LIKE 'pgbench_%' AND c.relkind IN ('r', 'i')) AS w"); then
+	if warm=$(as_pg psql -X -q -t -A -c "SELECT count(*) || ' relations, ' || round(sum(b) / 128.0, 1) || ' MiB' FROM (SELECT pg_prewarm(c.oid) AS b FROM pg_class c WHERE (c.relname LIKE 'pgbench_%' OR c.relname = 'pool_filler') AND c.relkind IN ('r', 'i')) AS w"); then
 		say "pg_prewarm: $warm"
 	else
 		fail "$1: pg_prewarm failed"
