@@ -4,7 +4,9 @@
  * (MAP_SHARED of a memfd) or through an msharefs region that maps it, while
  * memory.reclaim of the segment's memory cgroup swaps it out.  Prints one CSV
  * row: the reclaim's time, the TLB shootdown IPIs (the TLB row of
- * /proc/interrupts, summed over CPUs) and the remote flushes it sent.
+ * /proc/interrupts, summed over CPUs) and the remote flushes it sent; a
+ * comment line before it gives the share of user time on the attachers'
+ * CPUs during the reclaim (how much the busy ones really ran).
  *
  *   tlb-reclaim --mode plain|region --size MiB --procs N
  *               [--attachers busy|idle] [--pool clean|dirty] [--tsc-hz HZ]
@@ -51,7 +53,39 @@ struct counters {
 	long remote_received;
 	long pswpout;
 	long charged_kb;
+	/* /proc/stat of the attachers' CPUs (all but cpu0): user, and all */
+	unsigned long long others_user, others_total;
 };
+
+/*
+ * User and total ticks of every CPU but cpu0, from /proc/stat.  Busy
+ * attachers spin in user mode there: the share of user time during the
+ * reclaim tells how much of it they really ran, and so how many of their
+ * mms a flush could find on a CPU.
+ */
+static void others_cpu_ticks(unsigned long long *user,
+			     unsigned long long *total)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[512];
+
+	*user = *total = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v[8] = { 0 };
+		int cpu;
+
+		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu",
+			   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			   &v[6], &v[7]) != 9 || cpu == 0)
+			continue;
+		*user += v[0] + v[1];
+		*total += v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] +
+			  v[7];
+	}
+	fclose(f);
+}
 
 /* The TLB row of /proc/interrupts, summed over the CPUs; -1 if none. */
 static long tlb_ipis(void)
@@ -114,6 +148,7 @@ static void read_counters(const char *cgroup, struct counters *c)
 	c->pswpout = vmstat_count("pswpout");
 	snprintf(path, sizeof(path), "%s/memory.current", cgroup);
 	c->charged_kb = file_number(path) / 1024;
+	others_cpu_ticks(&c->others_user, &c->others_total);
 }
 
 static bool make_cgroup(char *dir, size_t len, const char *what)
@@ -372,6 +407,10 @@ int main(int argc, char **argv)
 		}
 		printf("# RssShmem %ld kB in all after the reclaim\n",
 		       rss_after_kb);
+		if (after.others_total > before.others_total)
+			printf("# CPUs 1..: %.1f %% of the reclaim's time in user mode\n",
+			       100.0 * (double)(after.others_user - before.others_user) /
+			       (double)(after.others_total - before.others_total));
 	}
 
 	for (i = 0; i < procs; i++)
