@@ -32,7 +32,6 @@
 #include "core/plan.h"
 #include "msharefs-uapi.h"
 
-
 static const char *prog = "mshare-run";
 static bool check_mode;		/* --check: the report on stdout */
 static bool quiet;
