@@ -5,7 +5,11 @@
 # msharefs region, in one VM run per guest clock (host time, then the
 # instruction clock).  Prints the reclaim's time and the TLB shootdown IPIs
 # of both, their ratios, and whether the targets are met: the region sends
-# no more IPIs than plain sharing and takes at most 1.2x its time.
+# no more IPIs than plain sharing and takes at most 1.2x its time.  Each
+# scenario runs with NUMA balancing off and on (2 guest nodes): when it is
+# on, it makes a busy plain attacher's PTEs PROT_NONE before the reclaim
+# (the row's numa_pte_updates), which then clears them without a flush;
+# off, both modes reclaim the same present PTEs.
 #
 # Usage: tests/bench/run-tlb-reclaim.sh [OPTIONS]
 #   --size MiB       segment size (default 256)
@@ -20,6 +24,8 @@
 #                    busy-clean,busy-dirty,idle-clean): busy attachers keep
 #                    CPUs 1.. running them, idle ones sleep; a clean pool
 #                    is read-mostly, a dirty one written by the attachers
+#   --numa-balancing LIST  off,on (default both): kernel.numa_balancing
+#                    for each scenario
 #   --out DIR        results directory (default ./bench-out/tlb-reclaim):
 #                    tlb-reclaim.csv, .txt (table), .png, targets.txt, logs
 #   --builddir DIR   build tree with tests/bench/tlb-reclaim (default
@@ -31,18 +37,18 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-usage() { sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
 	echo "run-tlb-reclaim.sh: $*" >&2
 	exit 2
 }
 
 size=256 procs=256 smp=4 reps=2 kernel="" clocks=host,icount guest=0
-scenarios=busy-clean,busy-dirty,idle-clean
+scenarios=busy-clean,busy-dirty,idle-clean balancing=off,on
 out=./bench-out/tlb-reclaim builddir=${top_builddir:-$PWD}
 while [ $# -gt 0 ]; do
 	case $1 in
-	--size | --procs | --smp | --reps | --kernel | --clocks | --scenarios | --out | --builddir)
+	--size | --procs | --smp | --reps | --kernel | --clocks | --scenarios | --numa-balancing | --out | --builddir)
 		[ $# -ge 2 ] || die "$1 needs an argument" ;;&
 	--size) size=$2; shift ;;
 	--procs) procs=$2; shift ;;
@@ -51,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$2; shift ;;
 	--clocks) clocks=$2; shift ;;
 	--scenarios) scenarios=$2; shift ;;
+	--numa-balancing) balancing=$2; shift ;;
 	--out) out=$2; shift ;;
 	--builddir) builddir=$2; shift ;;
 	--guest) guest=1 ;;
@@ -65,28 +72,38 @@ done
 [[ $clocks =~ ^(host|icount)(,(host|icount))*$ ]] || die "--clocks wants host and/or icount, got '$clocks'"
 [[ $scenarios =~ ^(busy|idle)-(clean|dirty)(,(busy|idle)-(clean|dirty))*$ ]] ||
 	die "--scenarios wants busy|idle-clean|dirty pairs, got '$scenarios'"
+[[ $balancing =~ ^(off|on)(,(off|on))?$ ]] || die "--numa-balancing wants off and/or on, got '$balancing'"
 builddir=$(cd "$builddir" && pwd)
 prog=$builddir/tests/bench/tlb-reclaim
 [ -x "$prog" ] || die "$prog not built (make -C $builddir tests/bench/tlb-reclaim)"
 
 # In the guest: both modes take turns, so that drift hits them alike.
 measure() {
-	local hz scenario attachers pool rep mode
-	echo "# kernel $(uname -r), $(nproc) CPUs, MemTotal $(awk '/^MemTotal/ {print $2}' /proc/meminfo) kB, SwapTotal $(awk '/^SwapTotal/ {print $2}' /proc/meminfo) kB"
+	local hz scenario attachers pool rep mode nb knob=/proc/sys/kernel/numa_balancing old
+	echo "# kernel $(uname -r), $(nproc) CPUs, $(ls -d /sys/devices/system/node/node[0-9]* | wc -l) NUMA nodes, MemTotal $(awk '/^MemTotal/ {print $2}' /proc/meminfo) kB, SwapTotal $(awk '/^SwapTotal/ {print $2}' /proc/meminfo) kB"
+	[ -w "$knob" ] || { echo "# SKIP: no $knob (a kernel without NUMA balancing)"; return 0; }
+	old=$(cat "$knob")
 	hz=$("$prog" --calibrate)
 	# busy: CPUs 1.. always run an attacher; clean: a read-mostly pool,
 	# dirty: attachers wrote every page (reclaim flushes before each write-out)
-	for scenario in ${scenarios//,/ }; do
-		attachers=${scenario%-*} pool=${scenario#*-}
-		for rep in $(seq "$reps"); do
-			for mode in plain region; do
-				echo "# --- $scenario $mode run $rep"
-				"$prog" --mode "$mode" --size "$size" --procs "$procs" \
-					--attachers "$attachers" --pool "$pool" \
-					--tsc-hz "$hz" | sed "/^#/!s/^/row,/"
+	for nb in ${balancing//,/ }; do
+		if ! echo "$([ "$nb" = on ] && echo 1 || echo 0)" >"$knob"; then
+			echo "# SKIP: cannot set $knob"
+			return 0
+		fi
+		for scenario in ${scenarios//,/ }; do
+			attachers=${scenario%-*} pool=${scenario#*-}
+			for rep in $(seq "$reps"); do
+				for mode in plain region; do
+					echo "# --- $scenario $mode run $rep, NUMA balancing $nb"
+					"$prog" --mode "$mode" --size "$size" --procs "$procs" \
+						--attachers "$attachers" --pool "$pool" \
+						--tsc-hz "$hz" | sed "/^#/!s/^/row,/"
+				done
 			done
 		done
 	done
+	echo "$old" >"$knob"
 }
 
 if [ "$guest" = 1 ]; then
@@ -102,18 +119,20 @@ csv=$out/tlb-reclaim.csv table=$out/tlb-reclaim.txt png=$out/tlb-reclaim.png
 mem=$((2048 + size * 2))
 for clock in ${clocks//,/ }; do
 	log=$out/tlb-reclaim-$clock.log
-	vm_opts=(--timeout 3600 --smp "$smp" --mem "$mem" --swap $((size * 3)))
+	vm_opts=(--timeout 3600 --smp "$smp" --numa 2 --mem "$mem" --swap $((size * 3)))
 	[ -z "$kernel" ] || vm_opts+=(--kernel "$kernel")
 	echo "run-tlb-reclaim.sh: $size MiB, $procs attachers, $smp CPUs, clock $clock" >&2
 	rc=0
 	if [ "$clock" = icount ]; then
 		(cd "$builddir" && MSHARE_VM_ICOUNT=2 "$REPO/kernel/vm-run.sh" "${vm_opts[@]}" -- \
 			bash "$HERE/run-tlb-reclaim.sh" --guest --size "$size" --procs "$procs" \
-			--reps "$reps" --scenarios "$scenarios" --builddir "$builddir") >"$log" 2>&1 || rc=$?
+			--reps "$reps" --scenarios "$scenarios" --numa-balancing "$balancing" \
+			--builddir "$builddir") >"$log" 2>&1 || rc=$?
 	else
 		(cd "$builddir" && "$REPO/kernel/vm-run.sh" "${vm_opts[@]}" -- \
 			bash "$HERE/run-tlb-reclaim.sh" --guest --size "$size" --procs "$procs" \
-			--reps "$reps" --scenarios "$scenarios" --builddir "$builddir") >"$log" 2>&1 || rc=$?
+			--reps "$reps" --scenarios "$scenarios" --numa-balancing "$balancing" \
+			--builddir "$builddir") >"$log" 2>&1 || rc=$?
 	fi
 	if [ $rc -ne 0 ]; then
 		tail -n 20 "$log" >&2
@@ -136,15 +155,15 @@ function median(list,   n, a, i, j, t) {
 }
 NR == 1 { next }
 {
-	sc = $3 "-" $4
+	sc = $3 "-" $4 ($13 ? " nb-on" : " nb-off")
 	key = $1 SUBSEP sc SUBSEP $2
 	secs[key] = secs[key] " " $8; ipis[key] = ipis[key] " " $9
-	kb[key] = kb[key] " " $7
+	kb[key] = kb[key] " " $7; prot[key] = prot[key] " " $14
 	if (!(($1 SUBSEP sc) in seen)) { seen[$1 SUBSEP sc] = 1; order[++n] = $1 SUBSEP sc }
 }
 END {
 	printf "Reclaiming %d MiB of shmem that %d processes map, %d guest CPUs (median of the runs)\n", size, procs, smp
-	printf "%-7s %-11s %11s %11s %10s %10s %9s %9s %10s\n", "clock", "attachers", "plain s", "region s", "time x", "plain IPI", "region IPI", "IPI x", "reclaimed"
+	printf "%-7s %-18s %11s %11s %7s %10s %10s %7s %12s %10s\n", "clock", "attachers", "plain s", "region s", "time x", "plain IPI", "region IPI", "IPI x", "plain PROT_NONE", "reclaimed"
 	for (i = 1; i <= n; i++) {
 		split(order[i], k, SUBSEP)
 		p = k[1] SUBSEP k[2] SUBSEP "plain"; r = k[1] SUBSEP k[2] SUBSEP "region"
@@ -152,10 +171,11 @@ END {
 		ps = median(secs[p]); rs = median(secs[r]); pi = median(ipis[p]); ri = median(ipis[r])
 		tx = ps > 0 ? rs / ps : 0
 		ix = pi > 0 ? ri / pi : (ri > 0 ? 999 : 1)
-		printf "%-7s %-11s %11.3f %11.3f %10.2f %10d %10d %9.2f %7d kB\n", k[1], k[2], ps, rs, tx, pi, ri, ix, median(kb[r])
+		printf "%-7s %-18s %11.3f %11.3f %7.2f %10d %10d %7.2f %15d %7d kB\n", k[1], k[2], ps, rs, tx, pi, ri, ix, median(prot[p]), median(kb[r])
 		verdict = (tx <= 1.2 && ri <= pi) ? "met" : "missed"
-		printf "tlb-reclaim %s clock, %s: region/plain time %.2fx (target <= 1.2x), IPIs %d vs %d (target: no more): %s\n", k[1], k[2], tx, ri, pi, verdict >> targets
-		plot = plot sprintf("%s-%s %.3f %.3f\n", k[1], k[2], tx, ix)
+		printf "tlb-reclaim %s clock, %s: region/plain time %.2fx (target <= 1.2x), IPIs %d vs %d (target: no more; plain PTEs made PROT_NONE by NUMA balancing before the reclaim: %d): %s\n", k[1], k[2], tx, ri, pi, median(prot[p]), verdict >> targets
+		label = k[1] "-" k[2]; gsub(/ /, "-", label)
+		plot = plot sprintf("%s %.3f %.3f\n", label, tx, ix)
 	}
 	printf "%s", plot > (targets ".plot")
 }' "$csv" | tee "$table"

@@ -6,7 +6,11 @@
  * row: the reclaim's time, the TLB shootdown IPIs (the TLB row of
  * /proc/interrupts, summed over CPUs) and the remote flushes it sent; a
  * comment line before it gives the share of user time on the attachers'
- * CPUs during the reclaim (how much the busy ones really ran).
+ * CPUs during the reclaim (how much the busy ones really ran).  The row
+ * ends with kernel.numa_balancing and the PTEs NUMA balancing made
+ * PROT_NONE between the attachers' start and the reclaim: a plain
+ * mapping's PTEs it changed are no longer accessible, so reclaim clears
+ * them without a flush, where a region's attachments are never scanned.
  *
  *   tlb-reclaim --mode plain|region --size MiB --procs N
  *               [--attachers busy|idle] [--pool clean|dirty] [--tsc-hz HZ]
@@ -53,6 +57,7 @@ struct counters {
 	long remote_received;
 	long pswpout;
 	long charged_kb;
+	long numa_pte_updates;
 	/* /proc/stat of the attachers' CPUs (all but cpu0): user, and all */
 	unsigned long long others_user, others_total;
 };
@@ -148,6 +153,7 @@ static void read_counters(const char *cgroup, struct counters *c)
 	c->pswpout = vmstat_count("pswpout");
 	snprintf(path, sizeof(path), "%s/memory.current", cgroup);
 	c->charged_kb = file_number(path) / 1024;
+	c->numa_pte_updates = vmstat_count("numa_pte_updates");
 	others_cpu_ticks(&c->others_user, &c->others_total);
 }
 
@@ -235,7 +241,8 @@ int main(int argc, char **argv)
 	char why[256], region[512], pages_cg[256], att_cg[256], knob[600];
 	char amount[32];
 	int opt, memfd, region_fd = -1, ready[2], cpus, reclaim_errno = 0;
-	struct counters before, after;
+	struct counters start, before, after;
+	long numa_balancing;
 	double hz = 0, t0 = 0, t1 = 0;
 	volatile uint64_t *seg;
 	size_t pages, i;
@@ -256,7 +263,8 @@ int main(int argc, char **argv)
 			return 0;
 		case 'H':
 			printf("mode,attachers,pool,procs,size_mib,reclaimed_kb,seconds,"
-			       "tlb_ipis,remote_flushes,remote_received,pswpout\n");
+			       "tlb_ipis,remote_flushes,remote_received,pswpout,"
+			       "numa_balancing,numa_pte_updates\n");
 			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -338,6 +346,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	numa_balancing = file_number("/proc/sys/kernel/numa_balancing");
+	read_counters(pages_cg, &start);
 	pids = calloc(procs, sizeof(*pids));
 	if (!pids || pipe(ready) != 0) {
 		perror("tlb-reclaim");
@@ -392,6 +402,9 @@ int main(int argc, char **argv)
 		long rss_after_kb;
 
 		read_counters(pages_cg, &before);
+		printf("# NUMA balancing %s: %ld PTEs made PROT_NONE since the attachers started\n",
+		       numa_balancing > 0 ? "on" : "off",
+		       before.numa_pte_updates - start.numa_pte_updates);
 		snprintf(knob, sizeof(knob), "%s/memory.reclaim", pages_cg);
 		snprintf(amount, sizeof(amount), "%luM", size_mib);
 		t0 = bench_now_seconds();
@@ -433,11 +446,12 @@ int main(int argc, char **argv)
 			strerror(reclaim_errno));
 		return 1;
 	}
-	printf("%s,%s,%s,%lu,%lu,%ld,%.6f,%ld,%ld,%ld,%ld\n", mode,
+	printf("%s,%s,%s,%lu,%lu,%ld,%.6f,%ld,%ld,%ld,%ld,%d,%ld\n", mode,
 	       attach_mode, pool, procs, size_mib, before.charged_kb - after.charged_kb, t1 - t0,
 	       after.tlb_ipis - before.tlb_ipis,
 	       after.remote_flushes - before.remote_flushes,
 	       after.remote_received - before.remote_received,
-	       after.pswpout - before.pswpout);
+	       after.pswpout - before.pswpout, numa_balancing > 0,
+	       before.numa_pte_updates - start.numa_pte_updates);
 	return 0;
 }
