@@ -8,8 +8,8 @@
  * comment line before it gives the share of user time on the attachers'
  * CPUs during the reclaim (how much the busy ones really ran).  The row
  * ends with kernel.numa_balancing and the PTEs NUMA balancing made
- * PROT_NONE between the attachers' start and the reclaim: a plain
- * mapping's PTEs it changed are no longer accessible, so reclaim clears
+ * PROT_NONE between the attachers' start and the reclaim, and during it: a
+ * plain mapping's PTEs it changed are no longer accessible, so reclaim clears
  * them without a flush, where a region's attachments are never scanned.
  *
  *   tlb-reclaim --mode plain|region --size MiB --procs N
@@ -264,7 +264,8 @@ int main(int argc, char **argv)
 		case 'H':
 			printf("mode,attachers,pool,procs,size_mib,reclaimed_kb,seconds,"
 			       "tlb_ipis,remote_flushes,remote_received,pswpout,"
-			       "numa_balancing,numa_pte_updates\n");
+			       "numa_balancing,numa_pte_updates,"
+			       "numa_pte_updates_during\n");
 			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -420,6 +421,8 @@ int main(int argc, char **argv)
 		}
 		printf("# RssShmem %ld kB in all after the reclaim\n",
 		       rss_after_kb);
+		printf("# NUMA balancing made %ld PTEs PROT_NONE during the reclaim\n",
+		       after.numa_pte_updates - before.numa_pte_updates);
 		if (after.others_total > before.others_total)
 			printf("# CPUs 1..: %.1f %% of the reclaim's time in user mode\n",
 			       100.0 * (double)(after.others_user - before.others_user) /
@@ -446,12 +449,13 @@ int main(int argc, char **argv)
 			strerror(reclaim_errno));
 		return 1;
 	}
-	printf("%s,%s,%s,%lu,%lu,%ld,%.6f,%ld,%ld,%ld,%ld,%d,%ld\n", mode,
+	printf("%s,%s,%s,%lu,%lu,%ld,%.6f,%ld,%ld,%ld,%ld,%d,%ld,%ld\n", mode,
 	       attach_mode, pool, procs, size_mib, before.charged_kb - after.charged_kb, t1 - t0,
 	       after.tlb_ipis - before.tlb_ipis,
 	       after.remote_flushes - before.remote_flushes,
 	       after.remote_received - before.remote_received,
 	       after.pswpout - before.pswpout, numa_balancing > 0,
-	       before.numa_pte_updates - start.numa_pte_updates);
+	       before.numa_pte_updates - start.numa_pte_updates,
+	       after.numa_pte_updates - before.numa_pte_updates);
 	return 0;
 }
