@@ -79,15 +79,21 @@ prog=$builddir/tests/bench/tlb-reclaim
 
 # In the guest: both modes take turns, so that drift hits them alike.
 measure() {
-	local hz scenario attachers pool rep mode nb knob=/proc/sys/kernel/numa_balancing old
-	echo "# kernel $(uname -r), $(nproc) CPUs, $(ls -d /sys/devices/system/node/node[0-9]* | wc -l) NUMA nodes, MemTotal $(awk '/^MemTotal/ {print $2}' /proc/meminfo) kB, SwapTotal $(awk '/^SwapTotal/ {print $2}' /proc/meminfo) kB"
+	local hz scenario attachers pool rep mode nb value nodes knob=/proc/sys/kernel/numa_balancing old
+	nodes=(/sys/devices/system/node/node[0-9]*)
+	echo "# kernel $(uname -r), $(nproc) CPUs, ${#nodes[@]} NUMA nodes, MemTotal $(awk '/^MemTotal/ {print $2}' /proc/meminfo) kB, SwapTotal $(awk '/^SwapTotal/ {print $2}' /proc/meminfo) kB"
 	[ -w "$knob" ] || { echo "# SKIP: no $knob (a kernel without NUMA balancing)"; return 0; }
 	old=$(cat "$knob")
+	# Put it back however the runs end: --guest may run on a real host
+	# shellcheck disable=SC2064 # expanded now: both are local
+	trap "echo $(printf %q "$old") >$(printf %q "$knob")" EXIT
 	hz=$("$prog" --calibrate)
 	# busy: CPUs 1.. always run an attacher; clean: a read-mostly pool,
 	# dirty: attachers wrote every page (reclaim flushes before each write-out)
 	for nb in ${balancing//,/ }; do
-		if ! echo "$([ "$nb" = on ] && echo 1 || echo 0)" >"$knob"; then
+		value=0
+		[ "$nb" = off ] || value=1
+		if ! echo "$value" >"$knob"; then
 			echo "# SKIP: cannot set $knob"
 			return 0
 		fi
@@ -103,7 +109,6 @@ measure() {
 			done
 		done
 	done
-	echo "$old" >"$knob"
 }
 
 if [ "$guest" = 1 ]; then
