@@ -37,7 +37,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-usage() { sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
 	echo "run-tlb-reclaim.sh: $*" >&2
 	exit 2
@@ -82,20 +82,25 @@ measure() {
 	local hz scenario attachers pool rep mode nb value nodes knob=/proc/sys/kernel/numa_balancing old
 	nodes=(/sys/devices/system/node/node[0-9]*)
 	echo "# kernel $(uname -r), $(nproc) CPUs, ${#nodes[@]} NUMA nodes, MemTotal $(awk '/^MemTotal/ {print $2}' /proc/meminfo) kB, SwapTotal $(awk '/^SwapTotal/ {print $2}' /proc/meminfo) kB"
-	[ -w "$knob" ] || { echo "# SKIP: no $knob (a kernel without NUMA balancing)"; return 0; }
-	old=$(cat "$knob")
-	# Put it back however the runs end: --guest may run on a real host
-	# shellcheck disable=SC2064 # expanded now: both are local
-	trap "echo $(printf %q "$old") >$(printf %q "$knob")" EXIT
+	if [ -w "$knob" ]; then
+		old=$(cat "$knob")
+		# Put it back however the runs end: --guest may run on a real host
+		# shellcheck disable=SC2064 # expanded now: both are local
+		trap "echo $(printf %q "$old") >$(printf %q "$knob")" EXIT
+	elif [[ $balancing == *on* ]]; then
+		echo "# SKIP: no $knob (a kernel without NUMA balancing)"
+		return 0
+	fi
 	hz=$("$prog" --calibrate)
 	# busy: CPUs 1.. always run an attacher; clean: a read-mostly pool,
 	# dirty: attachers wrote every page (reclaim flushes before each write-out)
 	for nb in ${balancing//,/ }; do
 		value=0
 		[ "$nb" = off ] || value=1
-		if ! echo "$value" >"$knob"; then
-			echo "# SKIP: cannot set $knob"
-			return 0
+		# Without the knob there is no NUMA balancing: off
+		if [ -w "$knob" ] && ! echo "$value" >"$knob"; then
+			echo "run-tlb-reclaim.sh: cannot set $knob to $value" >&2
+			return 1
 		fi
 		for scenario in ${scenarios//,/ }; do
 			attachers=${scenario%-*} pool=${scenario#*-}
@@ -168,7 +173,7 @@ NR == 1 { next }
 }
 END {
 	printf "Reclaiming %d MiB of shmem that %d processes map, %d guest CPUs (median of the runs)\n", size, procs, smp
-	printf "%-7s %-18s %11s %11s %7s %10s %10s %7s %12s %10s\n", "clock", "attachers", "plain s", "region s", "time x", "plain IPI", "region IPI", "IPI x", "plain PROT_NONE", "reclaimed"
+	printf "%-7s %-18s %11s %11s %7s %10s %10s %7s %15s %10s\n", "clock", "attachers", "plain s", "region s", "time x", "plain IPI", "region IPI", "IPI x", "plain PROT_NONE", "reclaimed"
 	for (i = 1; i <= n; i++) {
 		split(order[i], k, SUBSEP)
 		p = k[1] SUBSEP k[2] SUBSEP "plain"; r = k[1] SUBSEP k[2] SUBSEP "region"

@@ -7,8 +7,9 @@
  * /proc/interrupts, summed over CPUs) and the remote flushes it sent; a
  * comment line before it gives the share of user time on the attachers'
  * CPUs during the reclaim (how much the busy ones really ran).  The row
- * ends with kernel.numa_balancing and the PTEs NUMA balancing made
- * PROT_NONE between the attachers' start and the reclaim, and during it: a
+ * ends with whether NUMA balancing was on (kernel.numa_balancing non-zero)
+ * and the growth of vmstat's numa_pte_updates (system-wide: the PTEs it made
+ * PROT_NONE) between the attachers' start and the reclaim, and during it: a
  * plain mapping's PTEs it changed are no longer accessible, so reclaim clears
  * them without a flush, where a region's attachments are never scanned.
  *
