@@ -348,7 +348,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	numa_balancing = file_number("/proc/sys/kernel/numa_balancing");
+	numa_balancing = file_number(NUMA_BALANCING);
 	read_counters(pages_cg, &start);
 	pids = calloc(procs, sizeof(*pids));
 	if (!pids || pipe(ready) != 0) {

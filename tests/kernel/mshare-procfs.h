@@ -60,6 +60,9 @@ bool write_text_file(const char *path, const char *text);
 /* Where the tests find (or mount) the cgroup2 hierarchy. */
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
+/* kernel.numa_balancing: the torture turns it on, the TLB bench reads it. */
+#define NUMA_BALANCING "/proc/sys/kernel/numa_balancing"
+
 /*
  * Readies CGROUP_ROOT for memory cgroups: mounts cgroup2 there if it is not
  * mounted yet, and enables the memory controller for the root's children.

@@ -60,7 +60,6 @@
 #define RECORD_SIZE 64
 #define MAX_WORKERS 16
 #define KSM_RUN "/sys/kernel/mm/ksm/run"
-#define NUMA_BALANCING "/proc/sys/kernel/numa_balancing"
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 #define THP_SHMEM "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 /* Private memory of each worker made of identical pages, for KSM */
