@@ -23,7 +23,9 @@
 #   make bench-tlb        reclaim's TLB shootdowns: memory.reclaim of a
 #                         256 MiB shmem segment that 256 processes map,
 #                         plain MAP_SHARED against an msharefs region, 4
-#                         guest CPUs, both guest clocks; results in
+#                         guest CPUs, four scenarios, NUMA balancing off
+#                         and on, two runs each, both guest clocks: 64
+#                         reclaims in two VM boots; results in
 #                         $(BENCH_OUT)/tlb-reclaim (also run by make bench)
 #   tests/bench/bench-quick.sh   the small CI variant (TAP), for the VM suite
 #

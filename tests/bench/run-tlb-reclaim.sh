@@ -20,10 +20,13 @@
 #                    table shows the median)
 #   --kernel IMAGE   boot IMAGE instead of kernel/build.sh's kernel
 #   --clocks LIST    host,icount (default both)
-#   --scenarios LIST attachers-pool pairs (default
-#                    busy-clean,busy-dirty,idle-clean): busy attachers keep
-#                    CPUs 1.. running them, idle ones sleep; a clean pool
-#                    is read-mostly, a dirty one written by the attachers
+#   --scenarios LIST attachers-pool pairs (default busy-clean,busy-dirty,
+#                    faulting-clean,idle-clean): busy attachers keep CPUs
+#                    1.. running them, spinning outside the pool; faulting
+#                    ones spin on their own page of the pool, which they
+#                    fault back in during the reclaim; idle ones sleep; a
+#                    clean pool is read-mostly, a dirty one written by the
+#                    attachers
 #   --numa-balancing LIST  off,on (default both): kernel.numa_balancing
 #                    for each scenario
 #   --out DIR        results directory (default ./bench-out/tlb-reclaim):
@@ -37,14 +40,14 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-usage() { sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
 	echo "run-tlb-reclaim.sh: $*" >&2
 	exit 2
 }
 
 size=256 procs=256 smp=4 reps=2 kernel="" clocks=host,icount guest=0
-scenarios=busy-clean,busy-dirty,idle-clean balancing=off,on
+scenarios=busy-clean,busy-dirty,faulting-clean,idle-clean balancing=off,on
 out=./bench-out/tlb-reclaim builddir=${top_builddir:-$PWD}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -70,8 +73,8 @@ for v in size procs smp reps; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--$v wants a positive number, got '${!v}'"
 done
 [[ $clocks =~ ^(host|icount)(,(host|icount))*$ ]] || die "--clocks wants host and/or icount, got '$clocks'"
-[[ $scenarios =~ ^(busy|idle)-(clean|dirty)(,(busy|idle)-(clean|dirty))*$ ]] ||
-	die "--scenarios wants busy|idle-clean|dirty pairs, got '$scenarios'"
+[[ $scenarios =~ ^(busy|faulting|idle)-(clean|dirty)(,(busy|faulting|idle)-(clean|dirty))*$ ]] ||
+	die "--scenarios wants busy|faulting|idle-clean|dirty pairs, got '$scenarios'"
 [[ $balancing =~ ^(off|on)(,(off|on))?$ ]] || die "--numa-balancing wants off and/or on, got '$balancing'"
 builddir=$(cd "$builddir" && pwd)
 prog=$builddir/tests/bench/tlb-reclaim
@@ -92,8 +95,9 @@ measure() {
 		return 0
 	fi
 	hz=$("$prog" --calibrate)
-	# busy: CPUs 1.. always run an attacher; clean: a read-mostly pool,
-	# dirty: attachers wrote every page (reclaim flushes before each write-out)
+	# busy, faulting: CPUs 1.. always run an attacher; clean: a read-mostly
+	# pool, dirty: attachers wrote every page (reclaim flushes before each
+	# write-out)
 	for nb in ${balancing//,/ }; do
 		value=0
 		[ "$nb" = off ] || value=1
@@ -171,11 +175,12 @@ NR == 1 { next }
 	if (!(key in lo) || $9 + 0 < lo[key]) lo[key] = $9 + 0
 	if (!(key in hi) || $9 + 0 > hi[key]) hi[key] = $9 + 0
 	kb[key] = kb[key] " " $7; prot[key] = prot[key] " " ($14 + $15)
+	swpin[key] = swpin[key] " " ($16 + 0)
 	if (!(($1 SUBSEP sc) in seen)) { seen[$1 SUBSEP sc] = 1; order[++n] = $1 SUBSEP sc }
 }
 END {
 	printf "Reclaiming %d MiB of shmem that %d processes map, %d guest CPUs (median of the runs)\n", size, procs, smp
-	printf "%-7s %-18s %11s %11s %7s %10s %10s %7s %15s %10s\n", "clock", "attachers", "plain s", "region s", "time x", "plain IPI", "region IPI", "IPI x", "plain PROT_NONE", "reclaimed"
+	printf "%-7s %-22s %11s %11s %7s %10s %10s %7s %15s %10s\n", "clock", "attachers", "plain s", "region s", "time x", "plain IPI", "region IPI", "IPI x", "plain PROT_NONE", "reclaimed"
 	for (i = 1; i <= n; i++) {
 		split(order[i], k, SUBSEP)
 		p = k[1] SUBSEP k[2] SUBSEP "plain"; r = k[1] SUBSEP k[2] SUBSEP "region"
@@ -183,11 +188,11 @@ END {
 		ps = median(secs[p]); rs = median(secs[r]); pi = median(ipis[p]); ri = median(ipis[r])
 		tx = ps > 0 ? rs / ps : 0
 		ix = pi > 0 ? ri / pi : (ri > 0 ? 999 : 1)
-		printf "%-7s %-18s %11.3f %11.3f %7.2f %10d %10d %7.2f %15d %7d kB\n", k[1], k[2], ps, rs, tx, pi, ri, ix, median(prot[p]), median(kb[r])
+		printf "%-7s %-22s %11.3f %11.3f %7.2f %10d %10d %7.2f %15d %7d kB\n", k[1], k[2], ps, rs, tx, pi, ri, ix, median(prot[p]), median(kb[r])
 		verdict = (tx <= 1.2 && ri <= pi) ? "met" : "missed"
 		# The spread of the runs tells a real difference from drift
 		spread = sprintf("runs: region %d-%d, plain %d-%d%s", lo[r], hi[r], lo[p], hi[p], (lo[r] <= hi[p] && lo[p] <= hi[r]) ? ", overlapping" : "")
-		printf "tlb-reclaim %s clock, %s: region/plain time %.2fx (target <= 1.2x), IPIs %d vs %d (target: no more; %s; plain PTEs made PROT_NONE by NUMA balancing before or during the reclaim: %d): %s\n", k[1], k[2], tx, ri, pi, spread, median(prot[p]), verdict >> targets
+		printf "tlb-reclaim %s clock, %s: region/plain time %.2fx (target <= 1.2x), IPIs %d vs %d (target: no more; %s; plain PTEs made PROT_NONE by NUMA balancing before or during the reclaim: %d; pages faulted back in during it, plain / region: %d / %d): %s\n", k[1], k[2], tx, ri, pi, spread, median(prot[p]), median(swpin[p]), median(swpin[r]), verdict >> targets
 		label = k[1] "-" k[2]; gsub(/ /, "-", label)
 		plot = plot sprintf("%s %.3f %.3f\n", label, tx, ix)
 	}

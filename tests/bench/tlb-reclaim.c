@@ -12,9 +12,11 @@
  * PROT_NONE) between the attachers' start and the reclaim, and during it: a
  * plain mapping's PTEs it changed are no longer accessible, so reclaim clears
  * them without a flush, where a region's attachments are never scanned.
+ * Last comes vmstat's pswpin: the pages faulted back in during the reclaim.
  *
  *   tlb-reclaim --mode plain|region --size MiB --procs N
- *               [--attachers busy|idle] [--pool clean|dirty] [--tsc-hz HZ]
+ *               [--attachers busy|faulting|idle] [--pool clean|dirty]
+ *               [--tsc-hz HZ]
  *   tlb-reclaim --calibrate
  *   tlb-reclaim --header
  *
@@ -23,11 +25,13 @@
  * attachers read every page (--pool clean: a read-mostly pool) or write a
  * word of every page (--pool dirty: every attacher may hold a writable TLB
  * entry, so reclaim flushes before each page's write-out), so that each
- * maps all of them (plain) or uses the region's tables (region).  Attachers run
- * on every CPU but the first: busy ones spin on a word of their own page, so
- * that those CPUs always run an attacher, idle ones sleep.  The reclaim
- * runs on the first CPU.  Needs root, cgroup2 with the memory controller
- * and swap; exits 77 (skip) without them.
+ * maps all of them (plain) or uses the region's tables (region).  Attachers
+ * run on every CPU but the first: busy ones spin on a word of their stack,
+ * so that those CPUs always run an attacher; faulting ones spin on a word of
+ * their own page of the pool instead, which they fault back in during the
+ * reclaim; idle ones sleep.  The reclaim runs on the first CPU.  Needs
+ * root, cgroup2 with the memory controller and swap; exits 77 (skip)
+ * without them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +61,7 @@ struct counters {
 	long remote_flushes;
 	long remote_received;
 	long pswpout;
+	long pswpin;
 	long charged_kb;
 	long numa_pte_updates;
 	/* /proc/stat of the attachers' CPUs (all but cpu0): user, and all */
@@ -152,6 +157,7 @@ static void read_counters(const char *cgroup, struct counters *c)
 	c->remote_flushes = vmstat_count("nr_tlb_remote_flush");
 	c->remote_received = vmstat_count("nr_tlb_remote_flush_received");
 	c->pswpout = vmstat_count("pswpout");
+	c->pswpin = vmstat_count("pswpin");
 	snprintf(path, sizeof(path), "%s/memory.current", cgroup);
 	c->charged_kb = file_number(path) / 1024;
 	c->numa_pte_updates = vmstat_count("numa_pte_updates");
@@ -193,11 +199,18 @@ static bool fill(int fd, size_t pages)
 	return true;
 }
 
-/* An attacher: map every page, say so, then keep a CPU busy or sleep. */
+/*
+ * An attacher: map every page, say so, then keep a CPU busy or sleep.  A
+ * busy one spins on a word of its stack, a faulting one on a word of its
+ * own page of the pool: it faults that page back in whenever reclaim took
+ * it, and plain sharing then maps it in that process alone, where a region
+ * maps it for every attacher.
+ */
 static void attacher(volatile uint64_t *seg, size_t pages, size_t index,
-		     bool busy, bool dirty, int ready_fd, int cpus)
+		     const char *kind, bool dirty, int ready_fd, int cpus)
 {
-	volatile const uint64_t *own = seg + (index % pages) * (PAGE / 8);
+	volatile uint64_t private_word = 0;
+	volatile const uint64_t *own = &private_word;
 	uint64_t sum = 0;
 	size_t i;
 
@@ -209,9 +222,11 @@ static void attacher(volatile uint64_t *seg, size_t pages, size_t index,
 			sum += seg[i * (PAGE / 8)];
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(1);
-	if (!busy)
+	if (strcmp(kind, "idle") == 0)
 		for (;;)
 			pause();
+	if (strcmp(kind, "faulting") == 0)
+		own = seg + (index % pages) * (PAGE / 8);
 	for (;;)
 		sum += *own;
 }
@@ -219,7 +234,8 @@ static void attacher(volatile uint64_t *seg, size_t pages, size_t index,
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tlb-reclaim --mode plain|region --size MiB --procs N "
-		"[--attachers busy|idle] [--pool clean|dirty] [--tsc-hz HZ]\n"
+		"[--attachers busy|faulting|idle] [--pool clean|dirty] "
+		"[--tsc-hz HZ]\n"
 		"       tlb-reclaim --calibrate | --header\n");
 }
 
@@ -248,7 +264,7 @@ int main(int argc, char **argv)
 	volatile uint64_t *seg;
 	size_t pages, i;
 	pid_t *pids;
-	bool busy, ok = true;
+	bool ok = true;
 	uint64_t align = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -266,7 +282,7 @@ int main(int argc, char **argv)
 			printf("mode,attachers,pool,procs,size_mib,reclaimed_kb,seconds,"
 			       "tlb_ipis,remote_flushes,remote_received,pswpout,"
 			       "numa_balancing,numa_pte_updates,"
-			       "numa_pte_updates_during\n");
+			       "numa_pte_updates_during,pswpin\n");
 			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -276,12 +292,12 @@ int main(int argc, char **argv)
 	    procs > MAX_PROCS ||
 	    (strcmp(mode, "plain") != 0 && strcmp(mode, "region") != 0) ||
 	    (strcmp(attach_mode, "busy") != 0 &&
+	     strcmp(attach_mode, "faulting") != 0 &&
 	     strcmp(attach_mode, "idle") != 0) ||
 	    (strcmp(pool, "clean") != 0 && strcmp(pool, "dirty") != 0)) {
 		usage(stderr);
 		return 2;
 	}
-	busy = strcmp(attach_mode, "busy") == 0;
 	if (geteuid() != 0) {
 		printf("# SKIP: tlb-reclaim needs root (memory cgroups)\n");
 		return EXIT_SKIP;
@@ -365,7 +381,7 @@ int main(int argc, char **argv)
 		}
 		if (pids[i] == 0) {
 			close(ready[0]);
-			attacher(seg, pages, i, busy,
+			attacher(seg, pages, i, attach_mode,
 				 strcmp(pool, "dirty") == 0, ready[1], cpus);
 		}
 	}
@@ -450,13 +466,14 @@ int main(int argc, char **argv)
 			strerror(reclaim_errno));
 		return 1;
 	}
-	printf("%s,%s,%s,%lu,%lu,%ld,%.6f,%ld,%ld,%ld,%ld,%d,%ld,%ld\n", mode,
+	printf("%s,%s,%s,%lu,%lu,%ld,%.6f,%ld,%ld,%ld,%ld,%d,%ld,%ld,%ld\n", mode,
 	       attach_mode, pool, procs, size_mib, before.charged_kb - after.charged_kb, t1 - t0,
 	       after.tlb_ipis - before.tlb_ipis,
 	       after.remote_flushes - before.remote_flushes,
 	       after.remote_received - before.remote_received,
 	       after.pswpout - before.pswpout, numa_balancing > 0,
 	       before.numa_pte_updates - start.numa_pte_updates,
-	       after.numa_pte_updates - before.numa_pte_updates);
+	       after.numa_pte_updates - before.numa_pte_updates,
+	       after.pswpin - before.pswpin);
 	return 0;
 }
