@@ -167,6 +167,8 @@ function median(list,   n, a, i, j, t) {
 		}
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+# A median of an even number of runs may end in .5
+function count(x) { return x == int(x) ? sprintf("%d", x) : sprintf("%.1f", x) }
 NR == 1 { next }
 {
 	sc = $3 "-" $4 ($13 ? " nb-on" : " nb-off")
@@ -188,11 +190,11 @@ END {
 		ps = median(secs[p]); rs = median(secs[r]); pi = median(ipis[p]); ri = median(ipis[r])
 		tx = ps > 0 ? rs / ps : 0
 		ix = pi > 0 ? ri / pi : (ri > 0 ? 999 : 1)
-		printf "%-7s %-22s %11.3f %11.3f %7.2f %10d %10d %7.2f %15d %7d kB\n", k[1], k[2], ps, rs, tx, pi, ri, ix, median(prot[p]), median(kb[r])
+		printf "%-7s %-22s %11.3f %11.3f %7.2f %10s %10s %7.2f %15s %7s kB\n", k[1], k[2], ps, rs, tx, count(pi), count(ri), ix, count(median(prot[p])), count(median(kb[r]))
 		verdict = (tx <= 1.2 && ri <= pi) ? "met" : "missed"
 		# The spread of the runs tells a real difference from drift
 		spread = sprintf("runs: region %d-%d, plain %d-%d%s", lo[r], hi[r], lo[p], hi[p], (lo[r] <= hi[p] && lo[p] <= hi[r]) ? ", overlapping" : "")
-		printf "tlb-reclaim %s clock, %s: region/plain time %.2fx (target <= 1.2x), IPIs %d vs %d (target: no more; %s; plain PTEs made PROT_NONE by NUMA balancing before or during the reclaim: %d; pages faulted back in during it, plain / region: %d / %d): %s\n", k[1], k[2], tx, ri, pi, spread, median(prot[p]), median(swpin[p]), median(swpin[r]), verdict >> targets
+		printf "tlb-reclaim %s clock, %s: region/plain time %.2fx (target <= 1.2x), IPIs %s vs %s (target: no more; %s; plain PTEs made PROT_NONE by NUMA balancing before or during the reclaim: %s; pages faulted back in during it, plain / region: %s / %s): %s\n", k[1], k[2], tx, count(ri), count(pi), spread, count(median(prot[p])), count(median(swpin[p])), count(median(swpin[r])), verdict >> targets
 		label = k[1] "-" k[2]; gsub(/ /, "-", label)
 		plot = plot sprintf("%s %.3f %.3f\n", label, tx, ix)
 	}
